@@ -1,0 +1,148 @@
+// CPU kernels of the heatmap-target ops: at::parallel_for over the B*K output planes. Each plane is
+// zeroed, then every instance's Gaussian window is max-merged into it; each keypoint weight
+// (b, n, k) is written by the one task that owns plane (b, k), so there are no races.
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "heatmap/heatmap_checks.h"
+#include "heatmap/heatmap_math.h"
+
+namespace pyposefast {
+namespace heatmap {
+namespace {
+
+// Planes per task: enough pixels per task that scheduling costs nothing next to the writes.
+int64_t plane_grain(int64_t plane_size) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, plane_size));
+}
+
+template <typename out_t>
+void gaussian_planes(const float* kp, const float* vis, out_t* out, float* weights, int64_t B,
+                     int64_t N, int64_t K, int64_t H, int64_t W, double sigma, int64_t method) {
+  const int64_t plane_size = H * W;
+  const double two_sigma_sq = 2.0 * sigma * sigma;
+  at::parallel_for(0, B * K, plane_grain(plane_size), [&](int64_t begin, int64_t end) {
+    std::vector<double> fx(static_cast<size_t>(W)), fy(static_cast<size_t>(H));
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t b = plane / K, k = plane % K;
+      out_t* hm = out + plane * plane_size;
+      std::memset(static_cast<void*>(hm), 0, sizeof(out_t) * plane_size);  // +0 in every dtype
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t idx = (b * N + n) * K + k;
+        const GaussianParams p =
+            gaussian_params(kp[2 * idx], kp[2 * idx + 1], vis[idx], W, H, sigma, method);
+        weights[idx] = p.weight;
+        if (!p.active) continue;
+        for (int64_t c = p.x_begin; c < p.x_end; ++c)
+          fx[c] = gaussian_factor(c, p.x_origin, p.x0, two_sigma_sq);
+        for (int64_t r = p.y_begin; r < p.y_end; ++r)
+          fy[r] = gaussian_factor(r, p.y_origin, p.y0, two_sigma_sq);
+        for (int64_t r = p.y_begin; r < p.y_end; ++r) {
+          out_t* row = hm + r * W;
+          const double ey = fy[r];
+          for (int64_t c = p.x_begin; c < p.x_end; ++c) {
+            const float g = static_cast<float>(ey * fx[c]);
+            if (g > static_cast<float>(row[c])) row[c] = static_cast<out_t>(g);
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename out_t>
+void offset_planes(const float* kp, const float* vis, out_t* out, float* weights, int64_t B,
+                   int64_t N, int64_t K, int64_t H, int64_t W, double radius) {
+  const int64_t plane_size = H * W;
+  at::parallel_for(0, B * K, plane_grain(3 * plane_size), [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t b = plane / K, k = plane % K;
+      out_t* cls = out + (b * 3 * K + 3 * k) * plane_size;
+      out_t* xo = cls + plane_size;
+      out_t* yo = xo + plane_size;
+      OffsetParams drawn;
+      drawn.active = false;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t idx = (b * N + n) * K + k;
+        const OffsetParams p = offset_params(kp[2 * idx], kp[2 * idx + 1], vis[idx]);
+        weights[idx] = p.weight;
+        if (p.active) drawn = p;  // MMPose overwrites: the last visible instance wins
+      }
+      if (!drawn.active) {
+        std::memset(static_cast<void*>(cls), 0, sizeof(out_t) * 3 * plane_size);
+        continue;
+      }
+      for (int64_t r = 0; r < H; ++r) {
+        for (int64_t c = 0; c < W; ++c) {
+          const OffsetValue o = offset_value(drawn.x, drawn.y, c, r, radius);
+          const int64_t i = r * W + c;
+          cls[i] = static_cast<out_t>(o.cls);
+          xo[i] = static_cast<out_t>(o.x_off);
+          yo[i] = static_cast<out_t>(o.y_off);
+        }
+      }
+    }
+  });
+}
+
+// keypoints [B,N,K,2] f32, keypoints_visible [B,N,K] f32 -> heatmaps [B,K,H,W] dtype, weights [B,N,K]
+std::tuple<at::Tensor, at::Tensor> gaussian_heatmaps_cpu(const at::Tensor& keypoints,
+                                                         const at::Tensor& keypoints_visible,
+                                                         int64_t W, int64_t H, double sigma,
+                                                         c10::string_view method,
+                                                         at::ScalarType dtype) {
+  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "gaussian_heatmaps");
+  TORCH_CHECK(std::isfinite(sigma) && sigma > 0, "gaussian_heatmaps: sigma must be positive, got ",
+              sigma);
+  const int64_t m = parse_method(method);
+  const auto kp = keypoints.contiguous();
+  const auto vis = keypoints_visible.contiguous();
+  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
+  auto heatmaps = at::empty({B, K, H, W}, kp.options().dtype(dtype));
+  auto weights = at::empty({B, N, K}, kp.options());
+  if (heatmaps.numel() == 0 && weights.numel() == 0) return {heatmaps, weights};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "gaussian_heatmaps_cpu", [&] {
+    gaussian_planes<scalar_t>(kp.const_data_ptr<float>(), vis.const_data_ptr<float>(),
+                              heatmaps.mutable_data_ptr<scalar_t>(),
+                              weights.mutable_data_ptr<float>(), B, N, K, H, W, sigma, m);
+  });
+  return {heatmaps, weights};
+}
+
+std::tuple<at::Tensor, at::Tensor> udp_offset_heatmaps_cpu(const at::Tensor& keypoints,
+                                                           const at::Tensor& keypoints_visible,
+                                                           int64_t W, int64_t H, double radius,
+                                                           at::ScalarType dtype) {
+  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "udp_offset_heatmaps");
+  TORCH_CHECK(std::isfinite(radius) && radius > 0,
+              "udp_offset_heatmaps: radius must be positive, got ", radius);
+  const auto kp = keypoints.contiguous();
+  const auto vis = keypoints_visible.contiguous();
+  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
+  auto heatmaps = at::empty({B, 3 * K, H, W}, kp.options().dtype(dtype));
+  auto weights = at::empty({B, N, K}, kp.options());
+  if (heatmaps.numel() == 0 && weights.numel() == 0) return {heatmaps, weights};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "udp_offset_heatmaps_cpu", [&] {
+    offset_planes<scalar_t>(kp.const_data_ptr<float>(), vis.const_data_ptr<float>(),
+                            heatmaps.mutable_data_ptr<scalar_t>(),
+                            weights.mutable_data_ptr<float>(), B, N, K, H, W, radius);
+  });
+  return {heatmaps, weights};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(pyposefast, CPU, m) {
+  m.impl("gaussian_heatmaps", &gaussian_heatmaps_cpu);
+  m.impl("udp_offset_heatmaps", &udp_offset_heatmaps_cpu);
+}
+
+}  // namespace heatmap
+}  // namespace pyposefast

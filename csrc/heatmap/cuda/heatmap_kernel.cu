@@ -1,0 +1,259 @@
+// CUDA kernels of the heatmap-target ops: one launch for the whole batch.
+//
+// Grid: blockIdx.x = output plane (b, k) (B*K of them), blockIdx.y strides over tiles of the plane
+// (blockDim.x * kVec pixels each). A block first stages the (b, :, k) instance parameters in shared
+// memory (kChunk at a time), then every thread max-merges them into kVec consecutive pixels held in
+// registers and stores them once (vectorised when the plane is aligned). Output is written exactly
+// once: the op is bound by the bytes it writes. Keypoint weights (b, n, k) are written by the
+// blockIdx.y == 0 block of plane (b, k).
+#include <ATen/Dispatch.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include <algorithm>
+
+#include "heatmap/heatmap_checks.h"
+#include "heatmap/heatmap_math.h"
+
+namespace pyposefast {
+namespace heatmap {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kVec = 4;
+constexpr int kChunk = 64;  // instances staged in shared memory at a time
+constexpr int64_t kMaxTilesY = 65535;
+
+template <typename T>
+struct alignas(sizeof(T) * kVec) VecT {
+  T v[kVec];
+};
+
+template <typename out_t, bool kAligned>
+__device__ __forceinline__ void store_pixels(out_t* plane, int64_t p0, int64_t plane_size,
+                                             const float (&acc)[kVec]) {
+  if (kAligned && p0 + kVec <= plane_size) {
+    VecT<out_t> v;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) v.v[j] = static_cast<out_t>(acc[j]);
+    *reinterpret_cast<VecT<out_t>*>(plane + p0) = v;
+  } else {
+#pragma unroll
+    for (int j = 0; j < kVec; ++j)
+      if (p0 + j < plane_size) plane[p0 + j] = static_cast<out_t>(acc[j]);
+  }
+}
+
+template <typename out_t, bool kAligned>
+__global__ void __launch_bounds__(kThreads)
+    gaussian_heatmaps_kernel(const float* __restrict__ kp, const float* __restrict__ vis,
+                             out_t* __restrict__ out, float* __restrict__ weights, int64_t N,
+                             int64_t K, int64_t H, int64_t W, double sigma, int64_t method) {
+  __shared__ GaussianParams params[kChunk];
+  const int64_t plane = blockIdx.x;
+  const int64_t b = plane / K, k = plane % K;
+  const int64_t plane_size = H * W;
+  const int64_t tile_pixels = static_cast<int64_t>(blockDim.x) * kVec;
+  const int64_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
+  const double two_sigma_sq = 2.0 * sigma * sigma;
+  out_t* hm = out + plane * plane_size;
+
+  for (int64_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {  // uniform per block
+    const int64_t p0 = tile * tile_pixels + static_cast<int64_t>(threadIdx.x) * kVec;
+    const int64_t r0 = p0 / W;
+    const int64_t c0 = p0 - r0 * W;
+    float acc[kVec];
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
+
+    for (int64_t n0 = 0; n0 < N; n0 += kChunk) {
+      const int64_t count = min(static_cast<int64_t>(kChunk), N - n0);
+      __syncthreads();  // previous chunk fully consumed
+      if (threadIdx.x < count) {
+        const int64_t idx = (b * N + n0 + threadIdx.x) * K + k;
+        const GaussianParams p =
+            gaussian_params(kp[2 * idx], kp[2 * idx + 1], vis[idx], W, H, sigma, method);
+        params[threadIdx.x] = p;
+        if (tile == blockIdx.y && blockIdx.y == 0) weights[idx] = p.weight;
+      }
+      __syncthreads();
+      if (p0 >= plane_size) continue;
+      for (int64_t i = 0; i < count; ++i) {
+        const GaussianParams& p = params[i];
+        if (!p.active) continue;
+        int64_t r = r0, c = c0;
+        double fy = -1.0;
+        int64_t fy_row = -1;
+#pragma unroll
+        for (int j = 0; j < kVec; ++j) {
+          if (r >= p.y_begin && r < p.y_end && c >= p.x_begin && c < p.x_end) {
+            if (fy_row != r) {
+              fy = gaussian_factor(r, p.y_origin, p.y0, two_sigma_sq);
+              fy_row = r;
+            }
+            const float g =
+                static_cast<float>(fy * gaussian_factor(c, p.x_origin, p.x0, two_sigma_sq));
+            acc[j] = fmaxf(acc[j], g);
+          }
+          if (++c == W) {
+            c = 0;
+            ++r;
+          }
+        }
+      }
+    }
+    if (p0 < plane_size) store_pixels<out_t, kAligned>(hm, p0, plane_size, acc);
+  }
+  // N == 0 still writes the (zero) heatmap above; no weights to write.
+}
+
+template <typename out_t, bool kAligned>
+__global__ void __launch_bounds__(kThreads)
+    offset_heatmaps_kernel(const float* __restrict__ kp, const float* __restrict__ vis,
+                           out_t* __restrict__ out, float* __restrict__ weights, int64_t N,
+                           int64_t K, int64_t H, int64_t W, double radius) {
+  __shared__ OffsetParams drawn;
+  const int64_t plane = blockIdx.x;
+  const int64_t b = plane / K, k = plane % K;
+  const int64_t plane_size = H * W;
+  const int64_t tile_pixels = static_cast<int64_t>(blockDim.x) * kVec;
+  const int64_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
+  if (threadIdx.x == 0) {
+    OffsetParams last;
+    last.active = false;
+    last.x = last.y = 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t idx = (b * N + n) * K + k;
+      const OffsetParams p = offset_params(kp[2 * idx], kp[2 * idx + 1], vis[idx]);
+      if (blockIdx.y == 0) weights[idx] = p.weight;
+      if (p.active) last = p;  // MMPose overwrites: the last visible instance wins
+    }
+    drawn = last;
+  }
+  __syncthreads();
+  out_t* cls = out + (b * 3 * K + 3 * k) * plane_size;
+  out_t* xo = cls + plane_size;
+  out_t* yo = xo + plane_size;
+  for (int64_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {
+    const int64_t p0 = tile * tile_pixels + static_cast<int64_t>(threadIdx.x) * kVec;
+    if (p0 >= plane_size) continue;
+    float a_cls[kVec], a_x[kVec], a_y[kVec];
+    int64_t r = p0 / W, c = p0 - (p0 / W) * W;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      if (drawn.active) {
+        const OffsetValue o = offset_value(drawn.x, drawn.y, c, r, radius);
+        a_cls[j] = o.cls;
+        a_x[j] = o.x_off;
+        a_y[j] = o.y_off;
+      } else {
+        a_cls[j] = a_x[j] = a_y[j] = 0.f;
+      }
+      if (++c == W) {
+        c = 0;
+        ++r;
+      }
+    }
+    store_pixels<out_t, kAligned>(cls, p0, plane_size, a_cls);
+    store_pixels<out_t, kAligned>(xo, p0, plane_size, a_x);
+    store_pixels<out_t, kAligned>(yo, p0, plane_size, a_y);
+  }
+}
+
+dim3 plane_grid(int64_t planes, int64_t plane_size) {
+  TORCH_CHECK(planes < (int64_t{1} << 31), "heatmap ops: B*K too large for one launch (", planes, ")");
+  const int64_t tiles = (plane_size + kThreads * kVec - 1) / (kThreads * kVec);
+  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(std::min(tiles, kMaxTilesY)));
+}
+
+// The vector path needs every plane to start on a kVec-element boundary.
+bool planes_aligned(const at::Tensor& out, int64_t plane_size) {
+  const auto addr = reinterpret_cast<uintptr_t>(out.data_ptr());
+  return plane_size % kVec == 0 && addr % (out.element_size() * kVec) == 0;
+}
+
+std::tuple<at::Tensor, at::Tensor> gaussian_heatmaps_cuda(const at::Tensor& keypoints,
+                                                          const at::Tensor& keypoints_visible,
+                                                          int64_t W, int64_t H, double sigma,
+                                                          c10::string_view method,
+                                                          at::ScalarType dtype) {
+  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "gaussian_heatmaps");
+  TORCH_CHECK(std::isfinite(sigma) && sigma > 0, "gaussian_heatmaps: sigma must be positive, got ",
+              sigma);
+  const int64_t m = parse_method(method);
+  const c10::cuda::CUDAGuard guard(keypoints.device());
+  const auto kp = keypoints.contiguous();
+  const auto vis = keypoints_visible.contiguous();
+  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
+  auto heatmaps = at::empty({B, K, H, W}, kp.options().dtype(dtype));
+  auto weights = at::empty({B, N, K}, kp.options());
+  if (B * K == 0) return {heatmaps, weights};
+  const int64_t plane_size = H * W;
+  const dim3 grid = plane_grid(B * K, plane_size);
+  const bool aligned = planes_aligned(heatmaps, plane_size);
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "gaussian_heatmaps_cuda", [&] {
+    const float* kp_ptr = kp.const_data_ptr<float>();
+    const float* vis_ptr = vis.const_data_ptr<float>();
+    scalar_t* out_ptr = heatmaps.mutable_data_ptr<scalar_t>();
+    float* w_ptr = weights.mutable_data_ptr<float>();
+    if (aligned) {
+      gaussian_heatmaps_kernel<scalar_t, true><<<grid, kThreads, 0, stream>>>(
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, sigma, m);
+    } else {
+      gaussian_heatmaps_kernel<scalar_t, false><<<grid, kThreads, 0, stream>>>(
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, sigma, m);
+    }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return {heatmaps, weights};
+}
+
+std::tuple<at::Tensor, at::Tensor> udp_offset_heatmaps_cuda(const at::Tensor& keypoints,
+                                                            const at::Tensor& keypoints_visible,
+                                                            int64_t W, int64_t H, double radius,
+                                                            at::ScalarType dtype) {
+  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "udp_offset_heatmaps");
+  TORCH_CHECK(std::isfinite(radius) && radius > 0,
+              "udp_offset_heatmaps: radius must be positive, got ", radius);
+  const c10::cuda::CUDAGuard guard(keypoints.device());
+  const auto kp = keypoints.contiguous();
+  const auto vis = keypoints_visible.contiguous();
+  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
+  auto heatmaps = at::empty({B, 3 * K, H, W}, kp.options().dtype(dtype));
+  auto weights = at::empty({B, N, K}, kp.options());
+  if (B * K == 0) return {heatmaps, weights};
+  const int64_t plane_size = H * W;
+  const dim3 grid = plane_grid(B * K, plane_size);
+  const bool aligned = planes_aligned(heatmaps, plane_size);
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "udp_offset_heatmaps_cuda", [&] {
+    const float* kp_ptr = kp.const_data_ptr<float>();
+    const float* vis_ptr = vis.const_data_ptr<float>();
+    scalar_t* out_ptr = heatmaps.mutable_data_ptr<scalar_t>();
+    float* w_ptr = weights.mutable_data_ptr<float>();
+    if (aligned) {
+      offset_heatmaps_kernel<scalar_t, true><<<grid, kThreads, 0, stream>>>(
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, radius);
+    } else {
+      offset_heatmaps_kernel<scalar_t, false><<<grid, kThreads, 0, stream>>>(
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, radius);
+    }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return {heatmaps, weights};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(pyposefast, CUDA, m) {
+  m.impl("gaussian_heatmaps", &gaussian_heatmaps_cuda);
+  m.impl("udp_offset_heatmaps", &udp_offset_heatmaps_cuda);
+}
+
+}  // namespace heatmap
+}  // namespace pyposefast

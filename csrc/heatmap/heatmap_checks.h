@@ -1,0 +1,46 @@
+// Argument checks shared by the CPU and CUDA host entries of the heatmap ops. The Python wrappers
+// (pyposefast/ops/heatmap.py) check the same things first with friendlier messages; these guard
+// direct torch.ops calls.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+#include <c10/util/string_view.h>
+
+#include "heatmap/heatmap_math.h"
+
+namespace pyposefast {
+namespace heatmap {
+
+inline void check_heatmap_inputs(const at::Tensor& keypoints, const at::Tensor& visible, int64_t W,
+                                 int64_t H, at::ScalarType dtype, const char* op) {
+  TORCH_CHECK(keypoints.dim() == 4 && keypoints.size(3) == 2, op,
+              ": keypoints must be [B, N, K, 2], got ", keypoints.sizes());
+  TORCH_CHECK(keypoints.scalar_type() == at::kFloat, op, ": keypoints must be float32, got ",
+              keypoints.scalar_type());
+  TORCH_CHECK(visible.scalar_type() == at::kFloat, op, ": keypoints_visible must be float32, got ",
+              visible.scalar_type());
+  TORCH_CHECK(visible.dim() == 3 && visible.size(0) == keypoints.size(0) &&
+                  visible.size(1) == keypoints.size(1) && visible.size(2) == keypoints.size(2),
+              op, ": keypoints_visible must be [B, N, K] = ", keypoints.sizes().slice(0, 3), ", got ",
+              visible.sizes());
+  TORCH_CHECK(keypoints.device() == visible.device(), op,
+              ": keypoints and keypoints_visible must be on one device, got ", keypoints.device(),
+              " and ", visible.device());
+  TORCH_CHECK(W > 0 && H > 0, op, ": heatmap size must be positive, got W=", W, " H=", H);
+  TORCH_CHECK(W < (int64_t{1} << 31) && H < (int64_t{1} << 31), op, ": heatmap size too large");
+  TORCH_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, op,
+              ": dtype must be float32, float16 or bfloat16, got ", dtype);
+}
+
+inline int64_t parse_method(c10::string_view method) {
+  if (method == "msra") return kMsra;
+  if (method == "unbiased") return kUnbiased;
+  if (method == "udp") return kUdp;
+  TORCH_CHECK(false, "gaussian_heatmaps: method must be 'msra', 'unbiased' or 'udp', got '",
+              std::string(method), "'");
+  return -1;
+}
+
+}  // namespace heatmap
+}  // namespace pyposefast

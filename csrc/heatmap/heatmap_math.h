@@ -1,0 +1,182 @@
+// Per-keypoint geometry of the heatmap targets, shared by the CPU and CUDA kernels.
+//
+// Everything here is plain arithmetic on scalars so that both backends compute the same numbers.
+// Conventions: heatmap size [W, H]; keypoints (x, y) in heatmap pixels; pixel (c, r) = (column, row).
+// The formulas follow MMPose 1.x (codecs/utils/gaussian_heatmap.py, offset_heatmap.py) "as coded";
+// ALGORITHMS.md sections (a) and (b) is the contract.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define PPF_HD __host__ __device__ __forceinline__
+#else
+#define PPF_HD inline
+#endif
+
+namespace pyposefast {
+namespace heatmap {
+
+enum GaussianMethod : int64_t {
+  kMsra = 0,      // integer centre int(mu + 0.5), patch of radius 3*sigma, peak 1 at the integer centre
+  kUnbiased = 1,  // DARK: float centre, Gaussian over the whole map (3*sigma test only for the weight)
+  kUdp = 2,       // UDP: integer patch placement, sub-pixel centre inside the patch
+};
+
+// |x| or |y| at or beyond this is out of bounds for any heatmap (and keeps float->int casts defined).
+constexpr float kFarAway = 1e9f;
+// exp(-t) for t above this rounds to +0 in float32 (smallest subnormal 1.4e-45 > 2 * exp(-104)).
+constexpr double kZeroArgument = 105.0;
+
+// Multiplication and addition that the CUDA compiler may not contract into an FMA, so that the
+// device rounds exactly as the host (and as NumPy) does where a comparison depends on it.
+PPF_HD double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+PPF_HD double add_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+// Where one Gaussian (one instance's keypoint) lands. Pixels outside [x_begin, x_end) x
+// [y_begin, y_end) get exactly 0 from it. Inside, the value is
+//   exp(-dx^2 / (2 sigma^2)) * exp(-dy^2 / (2 sigma^2)),  dx = (c - x_origin) - x0, dy likewise,
+// evaluated in double and rounded once to the output dtype.
+struct GaussianParams {
+  int64_t x_begin, x_end, y_begin, y_end;  // clipped window, empty when inactive
+  int64_t x_origin, y_origin;              // patch origin (MSRA/UDP: left/top; unbiased: 0)
+  double x0, y0;                           // centre relative to the origin
+  float weight;                            // keypoint weight (see below)
+  bool active;                             // draws into the heatmap
+};
+
+// keypoint weight rules (MMPose "as coded", plus our NaN rule):
+//  * visibility < 0.5: skipped, the weight keeps the visibility value (NaN visibility -> 0);
+//  * visible but non-finite or far-away (|x|,|y| >= 1e9) keypoint: skipped, weight 0;
+//  * visible but its 3-sigma box misses the map entirely: skipped, weight 0;
+//  * otherwise: drawn, weight = visibility.
+PPF_HD GaussianParams gaussian_params(float x, float y, float v, int64_t W, int64_t H,
+                                      double sigma, int64_t method) {
+  GaussianParams p;
+  p.x_begin = p.x_end = p.y_begin = p.y_end = 0;
+  p.x_origin = p.y_origin = 0;
+  p.x0 = p.y0 = 0.0;
+  p.active = false;
+  if (!(v >= 0.5f)) {
+    p.weight = (v == v) ? v : 0.f;
+    return p;
+  }
+  p.weight = 0.f;
+  if (!(fabsf(x) < kFarAway && fabsf(y) < kFarAway)) return p;
+  const double radius = sigma * 3.0;
+
+  if (method == kUnbiased) {
+    // float32 bounds, as NumPy computes them for float32 keypoints
+    const float fr = static_cast<float>(radius);
+    const float left = x - fr, top = y - fr;
+    const float right = (x + fr) + 1.f, bottom = (y + fr) + 1.f;
+    if (left >= static_cast<float>(W) || top >= static_cast<float>(H) || right < 0.f || bottom < 0.f) return p;
+    p.weight = v;
+    p.active = true;
+    p.x0 = static_cast<double>(x);
+    p.y0 = static_cast<double>(y);
+    // Beyond `cut` pixels from the centre the factor is below exp(-105): the value is exactly 0.
+    const double cut = sqrt(kZeroArgument * 2.0 * sigma * sigma);
+    const double xb = floor(p.x0 - cut), xe = ceil(p.x0 + cut) + 1.0;
+    const double yb = floor(p.y0 - cut), ye = ceil(p.y0 + cut) + 1.0;
+    p.x_begin = xb <= 0.0 ? 0 : (xb >= static_cast<double>(W) ? W : static_cast<int64_t>(xb));
+    p.x_end = xe <= 0.0 ? 0 : (xe >= static_cast<double>(W) ? W : static_cast<int64_t>(xe));
+    p.y_begin = yb <= 0.0 ? 0 : (yb >= static_cast<double>(H) ? H : static_cast<int64_t>(yb));
+    p.y_end = ye <= 0.0 ? 0 : (ye >= static_cast<double>(H) ? H : static_cast<int64_t>(ye));
+    return p;
+  }
+
+  // MSRA and UDP: integer centre by truncation of mu + 0.5 (float32 add, as NumPy does),
+  // integer box [left, right) from the float64 radius, truncated toward zero (astype(int64)).
+  const int64_t mx = static_cast<int64_t>(x + 0.5f);
+  const int64_t my = static_cast<int64_t>(y + 0.5f);
+  const int64_t left = static_cast<int64_t>(static_cast<double>(mx) - radius);
+  const int64_t top = static_cast<int64_t>(static_cast<double>(my) - radius);
+  const int64_t right = static_cast<int64_t>(static_cast<double>(mx) + radius + 1.0);
+  const int64_t bottom = static_cast<int64_t>(static_cast<double>(my) + radius + 1.0);
+  if (left >= W || top >= H || right < 0 || bottom < 0) return p;
+  p.weight = v;
+  p.active = true;
+  const double size = 2.0 * radius + 1.0;          // gaussian_size
+  const int64_t n = static_cast<int64_t>(ceil(size));  // len(arange(0, size))
+  const double half = floor(size / 2.0);           // gaussian_size // 2
+  p.x_origin = left;
+  p.y_origin = top;
+  p.x0 = half;
+  p.y0 = half;
+  if (method == kUdp) {
+    p.x0 += static_cast<double>(x) - static_cast<double>(mx);
+    p.y0 += static_cast<double>(y) - static_cast<double>(my);
+  }
+  const int64_t pr = left + n < right ? left + n : right;
+  const int64_t pb = top + n < bottom ? top + n : bottom;
+  p.x_begin = left > 0 ? left : 0;
+  p.x_end = pr < W ? pr : W;
+  p.y_begin = top > 0 ? top : 0;
+  p.y_end = pb < H ? pb : H;
+  return p;
+}
+
+// One axis factor exp(-d^2 / (2 sigma^2)), d = (i - origin) - x0.
+PPF_HD double gaussian_factor(int64_t i, int64_t origin, double x0, double two_sigma_sq) {
+  const double d = static_cast<double>(i - origin) - x0;
+  return exp(-(d * d) / two_sigma_sq);
+}
+
+// UDP "combined" targets: which instance draws keypoint k (the last visible one: MMPose overwrites),
+// and its weight. Weights are the visibility copy (no bounds test), NaN/far keypoints -> 0.
+struct OffsetParams {
+  double x, y;
+  float weight;
+  bool active;
+};
+
+PPF_HD OffsetParams offset_params(float x, float y, float v) {
+  OffsetParams p;
+  p.x = static_cast<double>(x);
+  p.y = static_cast<double>(y);
+  p.active = false;
+  if (!(v >= 0.5f)) {
+    p.weight = (v == v) ? v : 0.f;
+    return p;
+  }
+  if (!(fabsf(x) < kFarAway && fabsf(y) < kFarAway)) {
+    p.weight = 0.f;
+    return p;
+  }
+  p.weight = v;
+  p.active = true;
+  return p;
+}
+
+// (cls, x_off, y_off) at pixel (c, r): offsets (mu - p) / radius in float64 over the whole map,
+// cls = 1 inside the unit disk of the normalised offset (<= 1, as coded).
+struct OffsetValue {
+  float cls, x_off, y_off;
+};
+
+PPF_HD OffsetValue offset_value(double mx, double my, int64_t c, int64_t r, double radius) {
+  const double xo = (mx - static_cast<double>(c)) / radius;
+  const double yo = (my - static_cast<double>(r)) / radius;
+  OffsetValue o;
+  o.cls = add_rn(mul_rn(xo, xo), mul_rn(yo, yo)) <= 1.0 ? 1.f : 0.f;
+  o.x_off = static_cast<float>(xo);
+  o.y_off = static_cast<float>(yo);
+  return o;
+}
+
+}  // namespace heatmap
+}  // namespace pyposefast

@@ -1,0 +1,15 @@
+"""The Python face of the kernels: checked wrappers around ``torch.ops.pyposefast.*``.
+
+Each wrapper validates its arguments (raising TypeError/ValueError that names the argument), brings
+them to the kernel's dtype and layout, and makes one dispatcher call, so it works on CPU and CUDA
+tensors, under ``torch.compile`` (fake kernels in ``_meta``) and with ``torch.library.opcheck``.
+"""
+
+from .._extension import load_extension as _load_extension
+
+_load_extension()
+
+from . import _meta  # noqa: E402,F401  (registers the fake kernels)
+from .heatmap import GAUSSIAN_METHODS, gaussian_heatmaps, udp_offset_heatmaps  # noqa: E402
+
+__all__ = ["GAUSSIAN_METHODS", "gaussian_heatmaps", "udp_offset_heatmaps"]
