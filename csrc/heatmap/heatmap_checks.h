@@ -3,11 +3,19 @@
 // direct torch.ops calls.
 #pragma once
 
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 #include <c10/util/string_view.h>
 
 #include "heatmap/heatmap_math.h"
+
+// Heatmap output dtypes: float32, float16, bfloat16 (computed in float, rounded once at the store).
+#define PPF_DISPATCH_OUTPUT_TYPES(TYPE, NAME, ...)            \
+  AT_DISPATCH_SWITCH(TYPE, NAME,                              \
+                     AT_DISPATCH_CASE(at::kFloat, __VA_ARGS__) \
+                     AT_DISPATCH_CASE(at::kHalf, __VA_ARGS__)  \
+                     AT_DISPATCH_CASE(at::kBFloat16, __VA_ARGS__))
 
 namespace pyposefast {
 namespace heatmap {
@@ -28,7 +36,8 @@ inline void check_heatmap_inputs(const at::Tensor& keypoints, const at::Tensor& 
               ": keypoints and keypoints_visible must be on one device, got ", keypoints.device(),
               " and ", visible.device());
   TORCH_CHECK(W > 0 && H > 0, op, ": heatmap size must be positive, got W=", W, " H=", H);
-  TORCH_CHECK(W < (int64_t{1} << 31) && H < (int64_t{1} << 31), op, ": heatmap size too large");
+  TORCH_CHECK(W < (int64_t{1} << 31) && H < (int64_t{1} << 31) && W * H < (int64_t{1} << 31), op, ": heatmap planes above 2^31 pixels are not supported, got W=", W,
+              " H=", H);
   TORCH_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, op,
               ": dtype must be float32, float16 or bfloat16, got ", dtype);
 }

@@ -29,6 +29,13 @@ constexpr float kFarAway = 1e9f;
 // exp(-t) for t above this rounds to +0 in float32 (smallest subnormal 1.4e-45 > 2 * exp(-104)).
 constexpr double kZeroArgument = 105.0;
 
+// A window bound v (a whole number in double) clipped to [0, size].
+PPF_HD int32_t clip_to_axis(double v, int64_t size) {
+  if (v <= 0.0) return 0;
+  if (v >= static_cast<double>(size)) return static_cast<int32_t>(size);
+  return static_cast<int32_t>(v);
+}
+
 // Multiplication and addition that the CUDA compiler may not contract into an FMA, so that the
 // device rounds exactly as the host (and as NumPy) does where a comparison depends on it.
 PPF_HD double mul_rn(double a, double b) {
@@ -47,13 +54,13 @@ PPF_HD double add_rn(double a, double b) {
 }
 
 // Where one Gaussian (one instance's keypoint) lands. Pixels outside [x_begin, x_end) x
-// [y_begin, y_end) get exactly 0 from it. Inside, the value is
-//   exp(-dx^2 / (2 sigma^2)) * exp(-dy^2 / (2 sigma^2)),  dx = (c - x_origin) - x0, dy likewise,
-// evaluated in double and rounded once to the output dtype.
+// [y_begin, y_end) get exactly 0 from it. Inside, the value at pixel (c, r) is
+//   exp(-(c - cx)^2 / (2 sigma^2)) * exp(-(r - cy)^2 / (2 sigma^2))
+// evaluated in double and rounded once to the output dtype (MSRA: cx = left + size//2, an integer;
+// UDP: left + size//2 + (x - int(x + 0.5)); unbiased: x).
 struct GaussianParams {
-  int64_t x_begin, x_end, y_begin, y_end;  // clipped window, empty when inactive
-  int64_t x_origin, y_origin;              // patch origin (MSRA/UDP: left/top; unbiased: 0)
-  double x0, y0;                           // centre relative to the origin
+  double cx, cy;                           // centre in heatmap pixels
+  int32_t x_begin, x_end, y_begin, y_end;  // clipped window within [0, W) x [0, H); empty if inactive
   float weight;                            // keypoint weight (see below)
   bool active;                             // draws into the heatmap
 };
@@ -67,8 +74,7 @@ PPF_HD GaussianParams gaussian_params(float x, float y, float v, int64_t W, int6
                                       double sigma, int64_t method) {
   GaussianParams p;
   p.x_begin = p.x_end = p.y_begin = p.y_end = 0;
-  p.x_origin = p.y_origin = 0;
-  p.x0 = p.y0 = 0.0;
+  p.cx = p.cy = 0.0;
   p.active = false;
   if (!(v >= 0.5f)) {
     p.weight = (v == v) ? v : 0.f;
@@ -86,16 +92,14 @@ PPF_HD GaussianParams gaussian_params(float x, float y, float v, int64_t W, int6
     if (left >= static_cast<float>(W) || top >= static_cast<float>(H) || right < 0.f || bottom < 0.f) return p;
     p.weight = v;
     p.active = true;
-    p.x0 = static_cast<double>(x);
-    p.y0 = static_cast<double>(y);
+    p.cx = static_cast<double>(x);
+    p.cy = static_cast<double>(y);
     // Beyond `cut` pixels from the centre the factor is below exp(-105): the value is exactly 0.
     const double cut = sqrt(kZeroArgument * 2.0 * sigma * sigma);
-    const double xb = floor(p.x0 - cut), xe = ceil(p.x0 + cut) + 1.0;
-    const double yb = floor(p.y0 - cut), ye = ceil(p.y0 + cut) + 1.0;
-    p.x_begin = xb <= 0.0 ? 0 : (xb >= static_cast<double>(W) ? W : static_cast<int64_t>(xb));
-    p.x_end = xe <= 0.0 ? 0 : (xe >= static_cast<double>(W) ? W : static_cast<int64_t>(xe));
-    p.y_begin = yb <= 0.0 ? 0 : (yb >= static_cast<double>(H) ? H : static_cast<int64_t>(yb));
-    p.y_end = ye <= 0.0 ? 0 : (ye >= static_cast<double>(H) ? H : static_cast<int64_t>(ye));
+    p.x_begin = clip_to_axis(floor(p.cx - cut), W);
+    p.x_end = clip_to_axis(ceil(p.cx + cut) + 1.0, W);
+    p.y_begin = clip_to_axis(floor(p.cy - cut), H);
+    p.y_end = clip_to_axis(ceil(p.cy + cut) + 1.0, H);
     return p;
   }
 
@@ -112,27 +116,26 @@ PPF_HD GaussianParams gaussian_params(float x, float y, float v, int64_t W, int6
   p.active = true;
   const double size = 2.0 * radius + 1.0;          // gaussian_size
   const int64_t n = static_cast<int64_t>(ceil(size));  // len(arange(0, size))
-  const double half = floor(size / 2.0);           // gaussian_size // 2
-  p.x_origin = left;
-  p.y_origin = top;
-  p.x0 = half;
-  p.y0 = half;
+  double x0 = floor(size / 2.0);                   // gaussian_size // 2
+  double y0 = x0;
   if (method == kUdp) {
-    p.x0 += static_cast<double>(x) - static_cast<double>(mx);
-    p.y0 += static_cast<double>(y) - static_cast<double>(my);
+    x0 += static_cast<double>(x) - static_cast<double>(mx);
+    y0 += static_cast<double>(y) - static_cast<double>(my);
   }
+  p.cx = static_cast<double>(left) + x0;
+  p.cy = static_cast<double>(top) + y0;
   const int64_t pr = left + n < right ? left + n : right;
   const int64_t pb = top + n < bottom ? top + n : bottom;
-  p.x_begin = left > 0 ? left : 0;
-  p.x_end = pr < W ? pr : W;
-  p.y_begin = top > 0 ? top : 0;
-  p.y_end = pb < H ? pb : H;
+  p.x_begin = static_cast<int32_t>(left > 0 ? left : 0);
+  p.x_end = static_cast<int32_t>(pr < W ? pr : W);
+  p.y_begin = static_cast<int32_t>(top > 0 ? top : 0);
+  p.y_end = static_cast<int32_t>(pb < H ? pb : H);
   return p;
 }
 
-// One axis factor exp(-d^2 / (2 sigma^2)), d = (i - origin) - x0.
-PPF_HD double gaussian_factor(int64_t i, int64_t origin, double x0, double two_sigma_sq) {
-  const double d = static_cast<double>(i - origin) - x0;
+// One axis factor exp(-(i - centre)^2 / (2 sigma^2)).
+PPF_HD double gaussian_factor(int32_t i, double centre, double two_sigma_sq) {
+  const double d = static_cast<double>(i) - centre;
   return exp(-(d * d) / two_sigma_sq);
 }
 
@@ -168,7 +171,7 @@ struct OffsetValue {
   float cls, x_off, y_off;
 };
 
-PPF_HD OffsetValue offset_value(double mx, double my, int64_t c, int64_t r, double radius) {
+PPF_HD OffsetValue offset_value(double mx, double my, int32_t c, int32_t r, double radius) {
   const double xo = (mx - static_cast<double>(c)) / radius;
   const double yo = (my - static_cast<double>(r)) / radius;
   OffsetValue o;

@@ -8,6 +8,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -28,6 +29,12 @@ void gaussian_planes(const float* kp, const float* vis, out_t* out, float* weigh
                      int64_t N, int64_t K, int64_t H, int64_t W, double sigma, int64_t method) {
   const int64_t plane_size = H * W;
   const double two_sigma_sq = 2.0 * sigma * sigma;
+  // MSRA centres are whole numbers, so every axis factor is exp(-d^2 / (2 sigma^2)) for an integer
+  // d in [-reach, reach]: tabulate those once instead of calling exp per keypoint.
+  const int64_t reach = method == kMsra ? static_cast<int64_t>(std::ceil(6.0 * sigma + 1.0)) + 1 : 0;
+  std::vector<double> msra_table(static_cast<size_t>(2 * reach + 1));
+  for (int64_t d = -reach; d <= reach && method == kMsra; ++d)
+    msra_table[d + reach] = gaussian_factor(static_cast<int32_t>(d), 0.0, two_sigma_sq);
   at::parallel_for(0, B * K, plane_grain(plane_size), [&](int64_t begin, int64_t end) {
     std::vector<double> fx(static_cast<size_t>(W)), fy(static_cast<size_t>(H));
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -40,14 +47,18 @@ void gaussian_planes(const float* kp, const float* vis, out_t* out, float* weigh
             gaussian_params(kp[2 * idx], kp[2 * idx + 1], vis[idx], W, H, sigma, method);
         weights[idx] = p.weight;
         if (!p.active) continue;
-        for (int64_t c = p.x_begin; c < p.x_end; ++c)
-          fx[c] = gaussian_factor(c, p.x_origin, p.x0, two_sigma_sq);
-        for (int64_t r = p.y_begin; r < p.y_end; ++r)
-          fy[r] = gaussian_factor(r, p.y_origin, p.y0, two_sigma_sq);
-        for (int64_t r = p.y_begin; r < p.y_end; ++r) {
-          out_t* row = hm + r * W;
+        if (method == kMsra) {
+          const int64_t cx = static_cast<int64_t>(p.cx) - reach, cy = static_cast<int64_t>(p.cy) - reach;
+          for (int32_t c = p.x_begin; c < p.x_end; ++c) fx[c] = msra_table[c - cx];
+          for (int32_t r = p.y_begin; r < p.y_end; ++r) fy[r] = msra_table[r - cy];
+        } else {
+          for (int32_t c = p.x_begin; c < p.x_end; ++c) fx[c] = gaussian_factor(c, p.cx, two_sigma_sq);
+          for (int32_t r = p.y_begin; r < p.y_end; ++r) fy[r] = gaussian_factor(r, p.cy, two_sigma_sq);
+        }
+        for (int32_t r = p.y_begin; r < p.y_end; ++r) {
+          out_t* row = hm + static_cast<int64_t>(r) * W;
           const double ey = fy[r];
-          for (int64_t c = p.x_begin; c < p.x_end; ++c) {
+          for (int32_t c = p.x_begin; c < p.x_end; ++c) {
             const float g = static_cast<float>(ey * fx[c]);
             if (g > static_cast<float>(row[c])) row[c] = static_cast<out_t>(g);
           }
@@ -79,10 +90,10 @@ void offset_planes(const float* kp, const float* vis, out_t* out, float* weights
         std::memset(static_cast<void*>(cls), 0, sizeof(out_t) * 3 * plane_size);
         continue;
       }
-      for (int64_t r = 0; r < H; ++r) {
-        for (int64_t c = 0; c < W; ++c) {
+      for (int32_t r = 0; r < H; ++r) {
+        for (int32_t c = 0; c < W; ++c) {
           const OffsetValue o = offset_value(drawn.x, drawn.y, c, r, radius);
-          const int64_t i = r * W + c;
+          const int64_t i = static_cast<int64_t>(r) * W + c;
           cls[i] = static_cast<out_t>(o.cls);
           xo[i] = static_cast<out_t>(o.x_off);
           yo[i] = static_cast<out_t>(o.y_off);
@@ -108,7 +119,7 @@ std::tuple<at::Tensor, at::Tensor> gaussian_heatmaps_cpu(const at::Tensor& keypo
   auto heatmaps = at::empty({B, K, H, W}, kp.options().dtype(dtype));
   auto weights = at::empty({B, N, K}, kp.options());
   if (heatmaps.numel() == 0 && weights.numel() == 0) return {heatmaps, weights};
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "gaussian_heatmaps_cpu", [&] {
+  PPF_DISPATCH_OUTPUT_TYPES(dtype, "gaussian_heatmaps_cpu", [&] {
     gaussian_planes<scalar_t>(kp.const_data_ptr<float>(), vis.const_data_ptr<float>(),
                               heatmaps.mutable_data_ptr<scalar_t>(),
                               weights.mutable_data_ptr<float>(), B, N, K, H, W, sigma, m);
@@ -129,7 +140,7 @@ std::tuple<at::Tensor, at::Tensor> udp_offset_heatmaps_cpu(const at::Tensor& key
   auto heatmaps = at::empty({B, 3 * K, H, W}, kp.options().dtype(dtype));
   auto weights = at::empty({B, N, K}, kp.options());
   if (heatmaps.numel() == 0 && weights.numel() == 0) return {heatmaps, weights};
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "udp_offset_heatmaps_cpu", [&] {
+  PPF_DISPATCH_OUTPUT_TYPES(dtype, "udp_offset_heatmaps_cpu", [&] {
     offset_planes<scalar_t>(kp.const_data_ptr<float>(), vis.const_data_ptr<float>(),
                             heatmaps.mutable_data_ptr<scalar_t>(),
                             weights.mutable_data_ptr<float>(), B, N, K, H, W, radius);

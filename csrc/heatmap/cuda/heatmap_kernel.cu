@@ -33,8 +33,10 @@ struct alignas(sizeof(T) * kVec) VecT {
   T v[kVec];
 };
 
+// Pixel indices inside one plane are int32 (planes are checked to hold < 2^31 pixels); plane
+// offsets are int64.
 template <typename out_t, bool kAligned>
-__device__ __forceinline__ void store_pixels(out_t* plane, int64_t p0, int64_t plane_size,
+__device__ __forceinline__ void store_pixels(out_t* plane, int32_t p0, int32_t plane_size,
                                              const float (&acc)[kVec]) {
   if (kAligned && p0 + kVec <= plane_size) {
     VecT<out_t> v;
@@ -52,76 +54,73 @@ template <typename out_t, bool kAligned>
 __global__ void __launch_bounds__(kThreads)
     gaussian_heatmaps_kernel(const float* __restrict__ kp, const float* __restrict__ vis,
                              out_t* __restrict__ out, float* __restrict__ weights, int64_t N,
-                             int64_t K, int64_t H, int64_t W, double sigma, int64_t method) {
+                             int64_t K, int32_t H, int32_t W, double sigma, int64_t method) {
   __shared__ GaussianParams params[kChunk];
   const int64_t plane = blockIdx.x;
   const int64_t b = plane / K, k = plane % K;
-  const int64_t plane_size = H * W;
-  const int64_t tile_pixels = static_cast<int64_t>(blockDim.x) * kVec;
-  const int64_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
+  const int32_t plane_size = H * W;
+  const int32_t tile_pixels = static_cast<int32_t>(blockDim.x) * kVec;
+  const int32_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
   const double two_sigma_sq = 2.0 * sigma * sigma;
   out_t* hm = out + plane * plane_size;
 
-  for (int64_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {  // uniform per block
-    const int64_t p0 = tile * tile_pixels + static_cast<int64_t>(threadIdx.x) * kVec;
-    const int64_t r0 = p0 / W;
-    const int64_t c0 = p0 - r0 * W;
+  for (int32_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {  // uniform per block
+    const int32_t p0 = tile * tile_pixels + static_cast<int32_t>(threadIdx.x) * kVec;
+    const int32_t r0 = p0 / W;
+    const int32_t c0 = p0 - r0 * W;
     float acc[kVec];
 #pragma unroll
     for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
 
     for (int64_t n0 = 0; n0 < N; n0 += kChunk) {
-      const int64_t count = min(static_cast<int64_t>(kChunk), N - n0);
-      __syncthreads();  // previous chunk fully consumed
-      if (threadIdx.x < count) {
+      const int count = static_cast<int>(min(static_cast<int64_t>(kChunk), N - n0));
+      __syncthreads();  // the previous chunk is fully consumed
+      if (static_cast<int>(threadIdx.x) < count) {
         const int64_t idx = (b * N + n0 + threadIdx.x) * K + k;
         const GaussianParams p =
             gaussian_params(kp[2 * idx], kp[2 * idx + 1], vis[idx], W, H, sigma, method);
         params[threadIdx.x] = p;
-        if (tile == blockIdx.y && blockIdx.y == 0) weights[idx] = p.weight;
+        if (tile == 0) weights[idx] = p.weight;  // only block y == 0 sees tile 0
       }
       __syncthreads();
       if (p0 >= plane_size) continue;
-      for (int64_t i = 0; i < count; ++i) {
-        const GaussianParams& p = params[i];
-        if (!p.active) continue;
-        int64_t r = r0, c = c0;
-        double fy = -1.0;
-        int64_t fy_row = -1;
+      for (int i = 0; i < count; ++i) {
+        const GaussianParams p = params[i];
+        // skip unless the thread's kVec pixels overlap the window's flat index range
+        if (!p.active || p0 > (p.y_end - 1) * W + p.x_end - 1 ||
+            p0 + kVec - 1 < p.y_begin * W + p.x_begin)
+          continue;
+        int32_t r = r0, c = c0;
+        double fy = gaussian_factor(r, p.cy, two_sigma_sq);
 #pragma unroll
         for (int j = 0; j < kVec; ++j) {
           if (r >= p.y_begin && r < p.y_end && c >= p.x_begin && c < p.x_end) {
-            if (fy_row != r) {
-              fy = gaussian_factor(r, p.y_origin, p.y0, two_sigma_sq);
-              fy_row = r;
-            }
-            const float g =
-                static_cast<float>(fy * gaussian_factor(c, p.x_origin, p.x0, two_sigma_sq));
+            const float g = static_cast<float>(fy * gaussian_factor(c, p.cx, two_sigma_sq));
             acc[j] = fmaxf(acc[j], g);
           }
           if (++c == W) {
             c = 0;
             ++r;
+            fy = gaussian_factor(r, p.cy, two_sigma_sq);
           }
         }
       }
     }
     if (p0 < plane_size) store_pixels<out_t, kAligned>(hm, p0, plane_size, acc);
   }
-  // N == 0 still writes the (zero) heatmap above; no weights to write.
 }
 
 template <typename out_t, bool kAligned>
 __global__ void __launch_bounds__(kThreads)
     offset_heatmaps_kernel(const float* __restrict__ kp, const float* __restrict__ vis,
                            out_t* __restrict__ out, float* __restrict__ weights, int64_t N,
-                           int64_t K, int64_t H, int64_t W, double radius) {
+                           int64_t K, int32_t H, int32_t W, double radius) {
   __shared__ OffsetParams drawn;
   const int64_t plane = blockIdx.x;
   const int64_t b = plane / K, k = plane % K;
-  const int64_t plane_size = H * W;
-  const int64_t tile_pixels = static_cast<int64_t>(blockDim.x) * kVec;
-  const int64_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
+  const int32_t plane_size = H * W;
+  const int32_t tile_pixels = static_cast<int32_t>(blockDim.x) * kVec;
+  const int32_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
   if (threadIdx.x == 0) {
     OffsetParams last;
     last.active = false;
@@ -135,18 +134,20 @@ __global__ void __launch_bounds__(kThreads)
     drawn = last;
   }
   __syncthreads();
+  const OffsetParams d = drawn;
   out_t* cls = out + (b * 3 * K + 3 * k) * plane_size;
   out_t* xo = cls + plane_size;
   out_t* yo = xo + plane_size;
-  for (int64_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {
-    const int64_t p0 = tile * tile_pixels + static_cast<int64_t>(threadIdx.x) * kVec;
+  for (int32_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {
+    const int32_t p0 = tile * tile_pixels + static_cast<int32_t>(threadIdx.x) * kVec;
     if (p0 >= plane_size) continue;
     float a_cls[kVec], a_x[kVec], a_y[kVec];
-    int64_t r = p0 / W, c = p0 - (p0 / W) * W;
+    int32_t r = p0 / W;
+    int32_t c = p0 - r * W;
 #pragma unroll
     for (int j = 0; j < kVec; ++j) {
-      if (drawn.active) {
-        const OffsetValue o = offset_value(drawn.x, drawn.y, c, r, radius);
+      if (d.active) {
+        const OffsetValue o = offset_value(d.x, d.y, c, r, radius);
         a_cls[j] = o.cls;
         a_x[j] = o.x_off;
         a_y[j] = o.y_off;
@@ -196,17 +197,17 @@ std::tuple<at::Tensor, at::Tensor> gaussian_heatmaps_cuda(const at::Tensor& keyp
   const dim3 grid = plane_grid(B * K, plane_size);
   const bool aligned = planes_aligned(heatmaps, plane_size);
   auto stream = c10::cuda::getCurrentCUDAStream();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "gaussian_heatmaps_cuda", [&] {
+  PPF_DISPATCH_OUTPUT_TYPES(dtype, "gaussian_heatmaps_cuda", [&] {
     const float* kp_ptr = kp.const_data_ptr<float>();
     const float* vis_ptr = vis.const_data_ptr<float>();
     scalar_t* out_ptr = heatmaps.mutable_data_ptr<scalar_t>();
     float* w_ptr = weights.mutable_data_ptr<float>();
     if (aligned) {
       gaussian_heatmaps_kernel<scalar_t, true><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, sigma, m);
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), sigma, m);
     } else {
       gaussian_heatmaps_kernel<scalar_t, false><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, sigma, m);
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), sigma, m);
     }
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
@@ -231,17 +232,17 @@ std::tuple<at::Tensor, at::Tensor> udp_offset_heatmaps_cuda(const at::Tensor& ke
   const dim3 grid = plane_grid(B * K, plane_size);
   const bool aligned = planes_aligned(heatmaps, plane_size);
   auto stream = c10::cuda::getCurrentCUDAStream();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "udp_offset_heatmaps_cuda", [&] {
+  PPF_DISPATCH_OUTPUT_TYPES(dtype, "udp_offset_heatmaps_cuda", [&] {
     const float* kp_ptr = kp.const_data_ptr<float>();
     const float* vis_ptr = vis.const_data_ptr<float>();
     scalar_t* out_ptr = heatmaps.mutable_data_ptr<scalar_t>();
     float* w_ptr = weights.mutable_data_ptr<float>();
     if (aligned) {
       offset_heatmaps_kernel<scalar_t, true><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, radius);
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), radius);
     } else {
       offset_heatmaps_kernel<scalar_t, false><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, H, W, radius);
+          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), radius);
     }
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });

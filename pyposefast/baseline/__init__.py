@@ -1,0 +1,9 @@
+"""Plain NumPy versions of every pyposefast op, written from ALGORITHMS.md.
+
+They are slow on purpose (one Python loop iteration per instance and keypoint, like MMPose) and easy
+to read: the tests' oracle and the benchmarks' yardstick. The fast path never imports this package.
+"""
+
+from .heatmap import gaussian_heatmaps, udp_offset_heatmaps
+
+__all__ = ["gaussian_heatmaps", "udp_offset_heatmaps"]
