@@ -25,6 +25,15 @@ def _release(version: str) -> str:
     return version.split("+", 1)[0]
 
 
+def check_torch_version(built: str, imported: str) -> None:
+    """Raise ImportError when the extension's torch (``built``) is not the ``imported`` torch."""
+    if _release(built) != _release(imported):
+        raise ImportError(
+            f"pyposefast._C was built against torch {built}, but torch {imported} is imported. "
+            f"Compiled torch extensions only work with the torch they were built against.\n{REBUILD_HINT}"
+        )
+
+
 @functools.lru_cache(maxsize=None)
 def load_extension() -> Any:
     """Import ``pyposefast._C`` (which registers ``torch.ops.pyposefast.*``) and return it.
@@ -37,12 +46,8 @@ def load_extension() -> Any:
         build_config = importlib.import_module("pyposefast._build_config")
     except ImportError:
         build_config = None
-    if build_config is not None and _release(build_config.TORCH_VERSION) != _release(torch.__version__):
-        raise ImportError(
-            f"pyposefast._C was built against torch {build_config.TORCH_VERSION}, but torch "
-            f"{torch.__version__} is imported. Compiled torch extensions only work with the torch "
-            f"they were built against.\n{REBUILD_HINT}"
-        )
+    if build_config is not None:
+        check_torch_version(build_config.TORCH_VERSION, torch.__version__)
     try:
         module = importlib.import_module("pyposefast._C")
     except ImportError as exc:
@@ -53,12 +58,7 @@ def load_extension() -> Any:
             f"the source folder without a development install, Python may be importing the source "
             f"tree instead of the installed package.\n{REBUILD_HINT}"
         ) from exc
-    built = module.build_info()["torch"]
-    if _release(built) != _release(torch.__version__):
-        raise ImportError(
-            f"pyposefast._C was built against torch {built}, but torch {torch.__version__} is "
-            f"imported.\n{REBUILD_HINT}"
-        )
+    check_torch_version(module.build_info()["torch"], torch.__version__)
     return module
 
 

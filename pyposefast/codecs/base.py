@@ -1,0 +1,102 @@
+"""What every keypoint codec shares: MMPose 1.x's BaseKeypointCodec attributes and array plumbing."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import torch
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+
+class BaseKeypointCodec:
+    """Base of the keypoint codecs, with MMPose 1.x's class attributes.
+
+    A codec turns keypoints in input-image space into training targets (``encode``, one sample, NumPy
+    or tensors; ``batch_encode``, a batch of tensors on their own device) and network outputs back
+    into keypoints (``decode`` / ``batch_decode``: the keypoint-decoding work, not part of this
+    release).
+
+    Class attributes (as in MMPose, used by its data pipeline to route the encoded fields):
+        auxiliary_encode_keys (set): extra keyword arguments ``encode`` accepts.
+        field_mapping_table (dict): encoded key -> data-sample field.
+        instance_mapping_table (dict): encoded key -> instance field.
+        label_mapping_table (dict): encoded key -> label field.
+    """
+
+    auxiliary_encode_keys: set = set()
+    field_mapping_table: dict = dict()
+    instance_mapping_table: dict = dict()
+    label_mapping_table: dict = dict()
+
+    @property
+    def support_batch_decoding(self) -> bool:
+        """Whether ``batch_decode`` is implemented (not yet in this release)."""
+        return False
+
+
+def to_keypoint_tensors(
+    keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike], rank: int, what: str
+) -> tuple[torch.Tensor, Optional[torch.Tensor], bool]:
+    """NumPy or tensor inputs -> float32 keypoint tensor and visibility tensor (or None).
+
+    Returns ``(keypoints, keypoints_visible, was_numpy)``; raises like the ops do for bad input.
+    """
+    was_numpy = not isinstance(keypoints, torch.Tensor)
+    if was_numpy:
+        arr = np.asarray(keypoints)
+        if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"keypoints must hold real numbers, got dtype {arr.dtype}")
+        kp = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    else:
+        if keypoints.dtype.is_complex or keypoints.dtype == torch.bool:
+            raise TypeError(f"keypoints must hold real numbers, got dtype {keypoints.dtype}")
+        kp = keypoints.detach().to(torch.float32)
+    if kp.dim() != rank or kp.shape[-1] != 2:
+        raise ValueError(f"keypoints must be {what}, got shape {tuple(kp.shape)}")
+    vis = None
+    if keypoints_visible is not None:
+        if isinstance(keypoints_visible, torch.Tensor):
+            vis = keypoints_visible
+        else:
+            vis = torch.from_numpy(np.ascontiguousarray(np.asarray(keypoints_visible), dtype=np.float32))
+        vis = vis.to(kp.device)
+    return kp, vis, was_numpy
+
+
+def to_output(t: torch.Tensor, as_numpy: bool) -> Any:
+    return t.cpu().numpy() if as_numpy else t
+
+
+DrawFn = Callable[[torch.Tensor, Optional[torch.Tensor]], "tuple[torch.Tensor, torch.Tensor]"]
+
+
+def encode_sample(
+    keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike], scale_factor: np.ndarray, draw: DrawFn
+) -> dict:
+    """One sample ([N, K, 2] input-space keypoints) through a heatmap op, MMPose-style result.
+
+    ``draw(keypoints [1, N, K, 2] in heatmap pixels, visible [1, N, K] or None)`` returns the op's
+    ``(heatmaps [1, C, H, W], weights [1, N, K])``. NumPy in -> NumPy out (weights in the
+    visibility's floating dtype, as MMPose copies it); tensors in -> tensors out on their device.
+    """
+    kp, vis, as_numpy = to_keypoint_tensors(keypoints, keypoints_visible, 3, "[N, K, 2]")
+    scale = torch.from_numpy(scale_factor).to(kp.device)
+    heatmaps, weights = draw((kp / scale).unsqueeze(0), None if vis is None else vis.unsqueeze(0))
+    weights = to_output(weights[0], as_numpy)
+    if as_numpy and keypoints_visible is not None:
+        vis_dtype = np.asarray(keypoints_visible).dtype
+        if np.issubdtype(vis_dtype, np.floating):
+            weights = weights.astype(vis_dtype)
+    return dict(heatmaps=to_output(heatmaps[0], as_numpy), keypoint_weights=weights)
+
+
+def encode_batch(
+    keypoints: torch.Tensor, keypoints_visible: Optional[torch.Tensor], scale_factor: np.ndarray, draw: DrawFn
+) -> dict:
+    """A top-down batch ([B, K, 2] input-space keypoints) through a heatmap op on its device."""
+    kp, vis, _ = to_keypoint_tensors(keypoints, keypoints_visible, 3, "[B, K, 2]")
+    scale = torch.from_numpy(scale_factor).to(kp.device)
+    heatmaps, weights = draw(kp / scale, vis)
+    return dict(heatmaps=heatmaps, keypoint_weights=weights)

@@ -1,0 +1,107 @@
+"""MSRAHeatmap: Gaussian heatmaps as in "Simple Baselines" (and DARK's unbiased variant)."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+from .. import ops
+from ..ops import _checks
+from .base import ArrayLike, BaseKeypointCodec, encode_batch, encode_sample
+
+
+class MSRAHeatmap(BaseKeypointCodec):
+    """Represent keypoints as Gaussian heatmaps, MMPose 1.x ``MSRAHeatmap`` (same arguments, same
+    numbers).
+
+    Symbols: N instances, K keypoints, input (image) size [w, h], heatmap size [W, H]. Keypoints are
+    divided by ``scale_factor = [w, h] / [W, H]`` (float32); each visible keypoint is drawn as
+    ``exp(-d^2 / (2 sigma^2))`` on a (6 sigma + 1)-pixel patch around ``int(mu + 0.5)`` (peak 1),
+    instances are merged by element-wise max. With ``unbiased=True`` (DARK) the Gaussian is centred
+    on the float keypoint and covers the whole map.
+
+    Args:
+        input_size (tuple[int, int]): input image size [w, h].
+        heatmap_size (tuple[int, int]): heatmap size [W, H].
+        sigma (float): Gaussian sigma in heatmap pixels.
+        unbiased (bool): DARK encoding (float centre). Defaults to False.
+        blur_kernel_size (int): DARK modulation kernel size used by decoding. Defaults to 11.
+    """
+
+    label_mapping_table = dict(keypoint_weights="keypoint_weights")
+    field_mapping_table = dict(heatmaps="heatmaps")
+
+    def __init__(
+        self,
+        input_size: Tuple[int, int],
+        heatmap_size: Tuple[int, int],
+        sigma: float,
+        unbiased: bool = False,
+        blur_kernel_size: int = 11,
+    ) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.heatmap_size = heatmap_size
+        self.sigma = sigma
+        self.unbiased = unbiased
+        self.blur_kernel_size = blur_kernel_size
+        self.scale_factor = (np.array(input_size) / heatmap_size).astype(np.float32)
+        # checked once here so that encode never fails on the codec's own settings
+        _checks.size_pair("heatmap_size", heatmap_size)
+        _checks.size_pair("input_size", input_size)
+        _checks.positive_float("sigma", sigma)
+
+    @property
+    def method(self) -> str:
+        return "unbiased" if self.unbiased else "msra"
+
+    def encode(self, keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike] = None) -> dict:
+        """Encode one sample's keypoints into heatmaps.
+
+        Args:
+            keypoints (ndarray or Tensor [N, K, 2]): (x, y) in input-image pixels. MMPose accepts
+                N = 1 only; here N > 1 instances are max-merged into the same K maps.
+            keypoints_visible (ndarray or Tensor [N, K], optional): visibility; None = all visible.
+
+        Returns:
+            dict: ``heatmaps`` [K, H, W] float32 and ``keypoint_weights`` [N, K] (float32, or the
+            visibility's floating dtype for NumPy input, as MMPose copies it). NumPy in, NumPy out;
+            tensors in, tensors out on the same device.
+        """
+        return encode_sample(
+            keypoints,
+            keypoints_visible,
+            self.scale_factor,
+            lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, self.method),
+        )
+
+    def batch_encode(
+        self,
+        keypoints: torch.Tensor,
+        keypoints_visible: Optional[torch.Tensor] = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> dict:
+        """Encode a top-down batch (one instance per sample) in one kernel launch on its device.
+
+        Args:
+            keypoints (Tensor[B, K, 2]): (x, y) in input-image pixels.
+            keypoints_visible (Tensor[B, K], optional): visibility; None = all visible.
+            dtype (torch.dtype): heatmap dtype (float32, float16 or bfloat16).
+
+        Returns:
+            dict: ``heatmaps`` Tensor[B, K, H, W] and ``keypoint_weights`` Tensor[B, K] float32.
+        """
+        return encode_batch(
+            keypoints,
+            keypoints_visible,
+            self.scale_factor,
+            lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, self.method, dtype=dtype),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"MSRAHeatmap(input_size={tuple(self.input_size)}, heatmap_size={tuple(self.heatmap_size)}, "
+            f"sigma={self.sigma}, unbiased={self.unbiased}, blur_kernel_size={self.blur_kernel_size})"
+        )
