@@ -168,16 +168,21 @@ PPF_HD OffsetParams offset_params(float x, float y, float v) {
 // (cls, x_off, y_off) at pixel (c, r): offsets (mu - p) / radius in float64 over the whole map,
 // cls = 1 inside the unit disk of the normalised offset (<= 1, as coded).
 struct OffsetValue {
+  double x_off_d, y_off_d;  // float64 offsets (x depends on the column only, y on the row only)
   float cls, x_off, y_off;
 };
 
+PPF_HD float offset_class(double xo, double yo) {
+  return add_rn(mul_rn(xo, xo), mul_rn(yo, yo)) <= 1.0 ? 1.f : 0.f;
+}
+
 PPF_HD OffsetValue offset_value(double mx, double my, int32_t c, int32_t r, double radius) {
-  const double xo = (mx - static_cast<double>(c)) / radius;
-  const double yo = (my - static_cast<double>(r)) / radius;
   OffsetValue o;
-  o.cls = add_rn(mul_rn(xo, xo), mul_rn(yo, yo)) <= 1.0 ? 1.f : 0.f;
-  o.x_off = static_cast<float>(xo);
-  o.y_off = static_cast<float>(yo);
+  o.x_off_d = (mx - static_cast<double>(c)) / radius;
+  o.y_off_d = (my - static_cast<double>(r)) / radius;
+  o.cls = offset_class(o.x_off_d, o.y_off_d);
+  o.x_off = static_cast<float>(o.x_off_d);
+  o.y_off = static_cast<float>(o.y_off_d);
   return o;
 }
 

@@ -1,0 +1,224 @@
+"""The benchmark behind ``pyposefast bench``: every case timed side by side in one run.
+
+For each case it times the NumPy baseline (``pyposefast.baseline``, MMPose-style per-keypoint loops),
+our CPU kernel and, when compiled in and a GPU is visible, our CUDA kernel, and prints one table of
+times and ratios. CUDA kernel times are CUDA-graph replays measured with events (the device time of
+one launch, free of Python overhead); "CUDA call" is the eager call from Python, wrapper included. The
+achieved bandwidth counts the bytes the op must move (keypoints and visibility read once, heatmaps and
+weights written once) and is compared with this device's measured copy bandwidth (read + write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import time
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from . import baseline, ops
+from ._extension import build_info, cuda_available
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    B: int
+    N: Optional[int]  # None: top-down layout
+    K: int
+    W: int
+    H: int
+    sigma: float
+    method: str  # msra | unbiased | udp | offset
+
+    @property
+    def shape(self) -> tuple:
+        return (self.B, self.K) if self.N is None else (self.B, self.N, self.K)
+
+    def describe(self) -> str:
+        n = "" if self.N is None else f" N={self.N}"
+        return f"B={self.B}{n} K={self.K} {self.H}x{self.W} s={self.sigma:g}"
+
+
+CASES = [
+    Case("top-down COCO", 64, None, 17, 48, 64, 2.0, "msra"),
+    Case("top-down COCO", 64, None, 17, 48, 64, 2.0, "unbiased"),
+    Case("top-down COCO", 64, None, 17, 48, 64, 2.0, "udp"),
+    Case("top-down COCO", 64, None, 17, 48, 64, 2.0, "offset"),
+    Case("whole-body", 64, None, 133, 72, 96, 3.0, "msra"),
+    Case("bottom-up", 8, 30, 17, 128, 128, 2.0, "msra"),
+    Case("large batch", 1024, None, 133, 72, 96, 3.0, "msra"),
+]
+
+
+def make_inputs(case: Case, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keypoints spread over the map (a few outside), ~85% visible."""
+    rng = np.random.default_rng(seed)
+    kp = np.empty(case.shape + (2,), np.float32)
+    kp[..., 0] = rng.uniform(-2, case.W + 2, case.shape)
+    kp[..., 1] = rng.uniform(-2, case.H + 2, case.shape)
+    vis = (rng.uniform(size=case.shape) < 0.85).astype(np.float32)
+    return torch.from_numpy(kp), torch.from_numpy(vis)
+
+
+def run_op(case: Case, kp: torch.Tensor, vis: torch.Tensor):
+    if case.method == "offset":
+        return ops.udp_offset_heatmaps(kp, vis, (case.W, case.H), 0.0546875)
+    return ops.gaussian_heatmaps(kp, vis, (case.W, case.H), case.sigma, case.method)
+
+
+def run_baseline(case: Case, kp: np.ndarray, vis: np.ndarray):
+    if case.method == "offset":
+        return baseline.udp_offset_heatmaps(kp, vis, (case.W, case.H), 0.0546875)
+    return baseline.gaussian_heatmaps(kp, vis, (case.W, case.H), case.sigma, case.method)
+
+
+def bytes_moved(case: Case) -> int:
+    channels = case.K * (3 if case.method == "offset" else 1)
+    n = 1 if case.N is None else case.N
+    out = case.B * channels * case.H * case.W * 4 + case.B * n * case.K * 4
+    inp = case.B * n * case.K * 3 * 4
+    return out + inp
+
+
+def time_host(fn: Callable[[], object], min_time: float, max_reps: int, warmup: int = 2) -> float:
+    """Median wall time of fn() in seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_reps and (len(times) < 3 or time.perf_counter() - start < min_time):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def time_cuda_graph(fn: Callable[[], object], replays: int = 50, trials: int = 7) -> float:
+    """Median device time of one fn() launch in seconds, from CUDA-graph replays timed with events."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(replays):
+            fn()
+    graph.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(trials):
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        begin.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(begin.elapsed_time(end) / 1e3 / replays)
+    del graph
+    return statistics.median(times)
+
+
+def time_cuda_eager(fn: Callable[[], object], calls: int = 200) -> float:
+    """Mean time per eager call in seconds (Python wrapper + launch + kernel), back to back."""
+    for _ in range(5):
+        fn()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t) / calls
+
+
+def copy_bandwidth(nbytes: int = 1 << 30) -> float:
+    """Device-to-device copy bandwidth in bytes/s, counting bytes read plus bytes written."""
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda").uniform_()
+    dst = torch.empty_like(src)
+    seconds = time_cuda_graph(lambda: dst.copy_(src), replays=10, trials=5)
+    del src, dst
+    torch.cuda.empty_cache()
+    return 2 * nbytes / seconds
+
+
+def run(cases=CASES, quick: bool = False, cuda: Optional[bool] = None, out=print) -> list[dict]:
+    """Time every case; print and return the table rows."""
+    use_cuda = cuda_available() if cuda is None else cuda
+    info = build_info()
+    out(f"pyposefast {info['pyposefast']} | torch {torch.__version__} | CPU threads {torch.get_num_threads()}"
+        + (f" | {torch.cuda.get_device_name()} (CUDA {info['cuda']}, archs {info['cuda_architectures']})" if use_cuda else " | no CUDA"))
+    copy_bw = copy_bandwidth() if use_cuda else None
+    if copy_bw:
+        out(f"measured device copy bandwidth: {copy_bw / 1e9:.0f} GB/s (read + write)")
+    rows = []
+    for case in cases:
+        kp, vis = make_inputs(case)
+        large = case.B * case.K * case.H * case.W > 50_000_000
+        base_s = time_host(lambda: run_baseline(case, kp.numpy(), vis.numpy()), 0.0 if large or quick else 1.0,
+                           1 if large else (3 if quick else 20), warmup=0 if large else 1)
+        cpu_s = time_host(lambda: run_op(case, kp, vis), 0.2 if quick else 1.0, 3 if large else 200,
+                          warmup=1 if large else 2)
+        row = dict(case=case.name, method=case.method, sizes=case.describe(), baseline_ms=base_s * 1e3,
+                   cpu_ms=cpu_s * 1e3, cpu_speedup=base_s / cpu_s, mbytes=bytes_moved(case) / 1e6)
+        if use_cuda:
+            kp_d, vis_d = kp.cuda(), vis.cuda()
+            # correctness guard: the CUDA result must equal the CPU kernel's (same float64 expression)
+            got, want = run_op(case, kp_d, vis_d)[0], run_op(case, kp, vis)[0]
+            row["max_abs_diff"] = float((got.cpu() - want).abs().max()) if got.numel() else 0.0
+            del got, want
+            gpu_s = time_cuda_graph(lambda: run_op(case, kp_d, vis_d), replays=5 if large else 50)
+            row.update(cuda_us=gpu_s * 1e6, cuda_call_us=time_cuda_eager(lambda: run_op(case, kp_d, vis_d),
+                       calls=10 if large else 200) * 1e6, cuda_vs_cpu=cpu_s / gpu_s,
+                       cuda_gbps=bytes_moved(case) / gpu_s / 1e9, pct_copy_bw=100 * bytes_moved(case) / gpu_s / copy_bw)
+            del kp_d, vis_d
+            torch.cuda.empty_cache()
+        rows.append(row)
+        out(format_row(row, use_cuda, header=len(rows) == 1))
+    out(check_targets(rows, use_cuda))
+    return rows
+
+
+def format_row(row: dict, use_cuda: bool, header: bool = False) -> str:
+    cols = f"{'case':<14} {'method':<9} {'sizes':<30} {'MB':>7} {'baseline ms':>12} {'CPU ms':>9} {'CPU x':>7}"
+    vals = (f"{row['case']:<14} {row['method']:<9} {row['sizes']:<30} {row['mbytes']:>7.1f} "
+            f"{row['baseline_ms']:>12.2f} {row['cpu_ms']:>9.3f} {row['cpu_speedup']:>7.1f}")
+    if use_cuda:
+        cols += f" {'CUDA us':>9} {'call us':>8} {'CUDA/CPU x':>10} {'GB/s':>7} {'%copyBW':>8} {'|diff|':>8}"
+        vals += (f" {row['cuda_us']:>9.1f} {row['cuda_call_us']:>8.1f} {row['cuda_vs_cpu']:>10.0f} "
+                 f"{row['cuda_gbps']:>7.0f} {row['pct_copy_bw']:>8.1f} {row['max_abs_diff']:>8.1e}")
+    return (cols + "\n" + vals) if header else vals
+
+
+def check_targets(rows: list[dict], use_cuda: bool) -> str:
+    """The issue's targets, measured: CPU top-down COCO <= 1.5 ms; CUDA <= 25 us; large >= 50% copy BW."""
+    coco = next(r for r in rows if r["case"] == "top-down COCO" and r["method"] == "msra") if any(
+        r["case"] == "top-down COCO" and r["method"] == "msra" for r in rows) else None
+    large = next((r for r in rows if r["case"] == "large batch"), None)
+    lines = ["targets:"]
+    if coco:
+        lines.append(f"  CPU top-down COCO (msra) <= 1.5 ms: {coco['cpu_ms']:.3f} ms "
+                     f"{'MET' if coco['cpu_ms'] <= 1.5 else 'MISSED'}")
+        if use_cuda:
+            lines.append(f"  CUDA top-down COCO (msra) <= 25 us: {coco['cuda_us']:.1f} us "
+                         f"{'MET' if coco['cuda_us'] <= 25 else 'MISSED'}")
+    if large and use_cuda:
+        lines.append(f"  CUDA large batch >= 50% of copy bandwidth: {large['pct_copy_bw']:.1f}% "
+                     f"{'MET' if large['pct_copy_bw'] >= 50 else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
+    parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
+    parser.add_argument("--case", action="append", default=None,
+                        help="only cases whose name contains this text (repeatable)")
+    args = parser.parse_args(argv)
+    cases = CASES if not args.case else [c for c in CASES if any(s in c.name for s in args.case)]
+    run(cases, quick=args.quick, cuda=False if args.cpu_only else None)
+    return 0
