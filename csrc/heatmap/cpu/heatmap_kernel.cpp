@@ -100,6 +100,8 @@ void offset_planes(const float* kp, const float* vis, out_t* out, float* weights
       out_t* yo = xo + plane_size;
       OffsetParams drawn;
       drawn.active = false;
+      drawn.x = drawn.y = 0.0;
+      drawn.weight = 0.f;
       for (int64_t n = 0; n < N; ++n) {
         const int64_t idx = (b * N + n) * K + k;
         const OffsetParams p = offset_params(kp[2 * idx], kp[2 * idx + 1], vis[idx]);

@@ -50,8 +50,23 @@ __device__ __forceinline__ void store_pixels(out_t* plane, int32_t p0, int32_t p
   }
 }
 
+// Stage params for instances [n0, n0 + count) of plane (b, k) in shared memory; the blocks with
+// blockIdx.y == 0 also write their keypoint weights (each (b, n, k) exactly once).
+__device__ __forceinline__ void load_params(GaussianParams* params, const float* __restrict__ kp,
+                                            const float* __restrict__ vis, float* __restrict__ weights,
+                                            int64_t b, int64_t n0, int count, int64_t N, int64_t K,
+                                            int64_t k, int32_t H, int32_t W, double sigma,
+                                            int64_t method, bool write_weights) {
+  if (static_cast<int>(threadIdx.x) < count) {
+    const int64_t idx = (b * N + n0 + threadIdx.x) * K + k;
+    const GaussianParams p = gaussian_params(kp[2 * idx], kp[2 * idx + 1], vis[idx], W, H, sigma, method);
+    params[threadIdx.x] = p;
+    if (write_weights) weights[idx] = p.weight;
+  }
+}
+
 template <typename out_t, bool kAligned>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 4)
     gaussian_heatmaps_kernel(const float* __restrict__ kp, const float* __restrict__ vis,
                              out_t* __restrict__ out, float* __restrict__ weights, int64_t N,
                              int64_t K, int32_t H, int32_t W, double sigma, int64_t method) {
@@ -63,6 +78,13 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
   const double two_sigma_sq = 2.0 * sigma * sigma;
   out_t* hm = out + plane * plane_size;
+  // The usual case (all instances fit one chunk): stage them once for all the block's tiles.
+  const bool one_chunk = N <= kChunk;
+  if (one_chunk) {
+    load_params(params, kp, vis, weights, b, 0, static_cast<int>(N), N, K, k, H, W, sigma, method,
+                blockIdx.y == 0);
+    __syncthreads();
+  }
 
   for (int32_t tile = blockIdx.y; tile < num_tiles; tile += gridDim.y) {  // uniform per block
     const int32_t p0 = tile * tile_pixels + static_cast<int32_t>(threadIdx.x) * kVec;
@@ -74,18 +96,14 @@ __global__ void __launch_bounds__(kThreads)
 
     for (int64_t n0 = 0; n0 < N; n0 += kChunk) {
       const int count = static_cast<int>(min(static_cast<int64_t>(kChunk), N - n0));
-      __syncthreads();  // the previous chunk is fully consumed
-      if (static_cast<int>(threadIdx.x) < count) {
-        const int64_t idx = (b * N + n0 + threadIdx.x) * K + k;
-        const GaussianParams p =
-            gaussian_params(kp[2 * idx], kp[2 * idx + 1], vis[idx], W, H, sigma, method);
-        params[threadIdx.x] = p;
-        if (tile == 0) weights[idx] = p.weight;  // only block y == 0 sees tile 0
+      if (!one_chunk) {
+        __syncthreads();  // the previous chunk is fully consumed
+        load_params(params, kp, vis, weights, b, n0, count, N, K, k, H, W, sigma, method, tile == 0);
+        __syncthreads();
       }
-      __syncthreads();
       if (p0 >= plane_size) continue;
       for (int i = 0; i < count; ++i) {
-        const GaussianParams p = params[i];
+        const GaussianParams& p = params[i];
         // skip unless the thread's kVec pixels overlap the window's flat index range
         if (!p.active || p0 > (p.y_end - 1) * W + p.x_end - 1 ||
             p0 + kVec - 1 < p.y_begin * W + p.x_begin)
@@ -165,10 +183,18 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// One block per output plane along x; along y, just enough blocks per plane to give the GPU
+// ~8 blocks per SM in total. Large batches get one block per plane, which then loops over the plane's
+// tiles: the parameter set-up (global loads, a barrier) is paid once per plane, not once per tile.
 dim3 plane_grid(int64_t planes, int64_t plane_size) {
   TORCH_CHECK(planes < (int64_t{1} << 31), "heatmap ops: B*K too large for one launch (", planes, ")");
+  int device = 0, sms = 132;
+  C10_CUDA_CHECK(cudaGetDevice(&device));
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   const int64_t tiles = (plane_size + kThreads * kVec - 1) / (kThreads * kVec);
-  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(std::min(tiles, kMaxTilesY)));
+  const int64_t wanted = (8 * static_cast<int64_t>(sms) + planes - 1) / planes;
+  const int64_t per_plane = std::max<int64_t>(1, std::min({tiles, wanted, kMaxTilesY}));
+  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(per_plane));
 }
 
 // The vector path needs every plane to start on a kVec-element boundary.

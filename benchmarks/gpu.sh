@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One call on a GPU machine (no network): build with CUDA, run the whole test suite (CUDA tests
+# included), compute-sanitizer memcheck + racecheck + synccheck + initcheck on every kernel variant,
+# then the benchmark table and the pytest-benchmark suites. Logs go to $OUT (default ./gpu-logs).
+#
+#   bash benchmarks/gpu.sh            # everything
+#   STEPS="build test" bash benchmarks/gpu.sh
+#
+# Test-only wheels that the machine lacks (hypothesis, ...) are installed from ./.whl if present.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-logs}
+mkdir -p "$OUT"
+STEPS=${STEPS:-"build test sanitize bench"}
+ARCHS=${PYPOSEFAST_CUDA_ARCHITECTURES:-90}
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+status=0
+
+if compgen -G ".whl/*.whl" > /dev/null; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+
+step() { [[ " $STEPS " == *" $1 "* ]]; }
+
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
+  nvcc --version | tail -2
+} 2>&1 | tee "$OUT/env.txt"
+
+if step build; then
+  echo "== build (CUDA ON, archs $ARCHS)"
+  start=$(date +%s)
+  PYPOSEFAST_CUDA=ON PYPOSEFAST_CUDA_ARCHITECTURES="$ARCHS" \
+    $PY -m pip install --no-build-isolation --no-index --no-deps -v -e . -C build-dir=build/gpu \
+    > "$OUT/build.log" 2>&1 || { echo "BUILD FAILED"; tail -50 "$OUT/build.log"; exit 1; }
+  echo "build took $(( $(date +%s) - start )) s"
+  grep -E "pyposefast:" "$OUT/build.log"
+  env | grep -iE "^(LDFLAGS|CXXFLAGS|CFLAGS|CPPFLAGS|CMAKE_[A-Z_]*)=" || true
+  so=$(ls build/gpu/_C*.so)
+  echo "libstdc++ symbols defined in $so (should be none):"; nm -C --defined-only "$so" | grep -c "std::basic_ostream" || true
+  readelf -d "$so" | grep NEEDED
+  $PY -c "import pyposefast, json; print(json.dumps(pyposefast.build_info())); assert pyposefast.cuda_available()"
+fi
+
+if step test; then
+  echo "== C++ error path probe"
+  if ! $PY benchmarks/probe_errors.py; then
+    echo "probe crashed; backtrace:"
+    cuda-gdb -batch -ex run -ex bt --args $PY benchmarks/probe_errors.py 2>&1 | tail -40 | tee "$OUT/probe-bt.txt"
+  fi
+  echo "== tests"
+  $PY -m pytest tests -q -rs -p no:cacheprovider 2>&1 | tee "$OUT/pytest.log" | tail -25
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+if step sanitize; then
+  for tool in memcheck racecheck synccheck initcheck; do
+    echo "== compute-sanitizer $tool"
+    compute-sanitizer --tool "$tool" --error-exitcode 9 $PY benchmarks/sanitize_heatmaps.py \
+      > "$OUT/sanitizer-$tool.log" 2>&1
+    rc=$?
+    tail -3 "$OUT/sanitizer-$tool.log"
+    [ $rc -eq 0 ] || { echo "SANITIZER $tool FAILED (rc $rc)"; status=1; }
+  done
+fi
+
+if step bench; then
+  echo "== pyposefast bench"
+  pyposefast bench 2>&1 | tee "$OUT/bench.txt"
+  echo "== pytest-benchmark (CUDA suite)"
+  $PY -m pytest benchmarks -q -k cuda --benchmark-only --benchmark-columns=min,median,max,rounds \
+    -p no:cacheprovider 2>&1 | tail -15 | tee "$OUT/pytest-benchmark.txt"
+fi
+exit $status
