@@ -40,8 +40,8 @@ if step build; then
   grep -E "pyposefast:" "$OUT/build.log"
   env | grep -iE "^(LDFLAGS|CXXFLAGS|CFLAGS|CPPFLAGS|CMAKE_[A-Z_]*)=" || true
   so=$(ls build/gpu/_C*.so)
-  echo "libstdc++ symbols defined in $so (should be none):"; nm -C --defined-only "$so" | grep -c "std::basic_ostream" || true
-  readelf -d "$so" | grep NEEDED
+  readelf -d "$so" | grep -q "libstdc++" || { echo "ERROR: $so does not link the shared libstdc++"; status=1; }
+  echo "std::basic_ostream symbols defined in $so (0 = shared libstdc++): $(nm -C --defined-only "$so" | grep -c "W std::basic_ostream")"
   $PY -c "import pyposefast, json; print(json.dumps(pyposefast.build_info())); assert pyposefast.cuda_available()"
 fi
 

@@ -27,6 +27,9 @@ constexpr int kThreads = 256;
 constexpr int kVec = 4;
 constexpr int kChunk = 64;  // instances staged in shared memory at a time
 constexpr int64_t kMaxTilesY = 65535;
+// MSRA centres are whole numbers: every axis factor is exp(-d^2 / (2 sigma^2)) for an integer d with
+// |d| <= reach = ceil(6 sigma + 1) + 1. Blocks tabulate those in shared memory when they fit.
+constexpr int kMaxReach = 255;
 
 template <typename T>
 struct alignas(sizeof(T) * kVec) VecT {
@@ -71,6 +74,7 @@ __global__ void __launch_bounds__(kThreads, 4)
                              out_t* __restrict__ out, float* __restrict__ weights, int64_t N,
                              int64_t K, int32_t H, int32_t W, double sigma, int64_t method) {
   __shared__ GaussianParams params[kChunk];
+  __shared__ double msra_table[2 * kMaxReach + 1];
   const int64_t plane = blockIdx.x;
   const int64_t b = plane / K, k = plane % K;
   const int32_t plane_size = H * W;
@@ -78,6 +82,11 @@ __global__ void __launch_bounds__(kThreads, 4)
   const int32_t num_tiles = (plane_size + tile_pixels - 1) / tile_pixels;
   const double two_sigma_sq = 2.0 * sigma * sigma;
   out_t* hm = out + plane * plane_size;
+  const double reach_d = ceil(6.0 * sigma + 1.0) + 1.0;
+  const int reach = method == kMsra && reach_d <= kMaxReach ? static_cast<int>(reach_d) : -1;
+  for (int d = static_cast<int>(threadIdx.x) - reach; reach >= 0 && d <= reach; d += blockDim.x)
+    msra_table[d + reach] = gaussian_factor(d, 0.0, two_sigma_sq);
+  // (the barrier below, or the first one in the chunk loop, publishes the table)
   // The usual case (all instances fit one chunk): stage them once for all the block's tiles.
   const bool one_chunk = N <= kChunk;
   if (one_chunk) {
@@ -109,6 +118,19 @@ __global__ void __launch_bounds__(kThreads, 4)
             p0 + kVec - 1 < p.y_begin * W + p.x_begin)
           continue;
         int32_t r = r0, c = c0;
+        if (reach >= 0) {  // MSRA: table lookups at integer offsets
+          const int32_t ox = static_cast<int32_t>(p.cx) - reach, oy = static_cast<int32_t>(p.cy) - reach;
+#pragma unroll
+          for (int j = 0; j < kVec; ++j) {
+            if (r >= p.y_begin && r < p.y_end && c >= p.x_begin && c < p.x_end)
+              acc[j] = fmaxf(acc[j], static_cast<float>(msra_table[r - oy] * msra_table[c - ox]));
+            if (++c == W) {
+              c = 0;
+              ++r;
+            }
+          }
+          continue;
+        }
         double fy = gaussian_factor(r, p.cy, two_sigma_sq);
 #pragma unroll
         for (int j = 0; j < kVec; ++j) {
