@@ -13,7 +13,7 @@
 
 execute_process(
   COMMAND "${Python_EXECUTABLE}" -c
-    "import os, torch; print(os.path.dirname(torch.__file__)); print(torch.__version__); print(torch.version.cuda or ''); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"
+    "import os, re, torch; print(os.path.dirname(torch.__file__)); print(torch.__version__); print(torch.version.cuda or ''); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); m = re.search(r'(/[^ \\n]*libstdc[+][+][.]so[.0-9]*)', open('/proc/self/maps').read()) if os.path.exists('/proc/self/maps') else None; print(m.group(1) if m else '')"
   OUTPUT_VARIABLE _torch_info
   RESULT_VARIABLE _torch_rc
   ERROR_VARIABLE _torch_err
@@ -28,6 +28,11 @@ list(GET _torch_info 0 TORCH_DIR)
 list(GET _torch_info 1 TORCH_VERSION_STRING)
 list(GET _torch_info 2 TORCH_CUDA_VERSION_STRING)
 list(GET _torch_info 3 TORCH_CXX11_ABI)
+set(TORCH_LIBSTDCXX "")
+list(LENGTH _torch_info _n)
+if(_n GREATER 4)
+  list(GET _torch_info 4 TORCH_LIBSTDCXX)  # the libstdc++ torch runs with, read from /proc/self/maps
+endif()
 message(STATUS "pyposefast: torch ${TORCH_VERSION_STRING} at ${TORCH_DIR} (CUDA: '${TORCH_CUDA_VERSION_STRING}', CXX11 ABI ${TORCH_CXX11_ABI})")
 
 string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _ "${TORCH_VERSION_STRING}")
