@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-logs}
 mkdir -p "$OUT"
-STEPS=${STEPS:-"build test sanitize bench"}
+STEPS=${STEPS:-"build cpuonly test sanitize bench"}
 ARCHS=${PYPOSEFAST_CUDA_ARCHITECTURES:-90}
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
@@ -43,6 +43,29 @@ if step build; then
   readelf -d "$so" | grep -q "libstdc++" || { echo "ERROR: $so does not link the shared libstdc++"; status=1; }
   echo "std::basic_ostream symbols defined in $so (0 = shared libstdc++): $(nm -C --defined-only "$so" | grep -c "W std::basic_ostream")"
   $PY -c "import pyposefast, json; print(json.dumps(pyposefast.build_info())); assert pyposefast.cuda_available()"
+fi
+
+if step cpuonly; then
+  # A CUDA build of torch on a machine without the toolkit: AUTO must fall back to CPU-only kernels
+  # (no find_package(Torch), which would fail), and the result must import and run.
+  echo "== CPU-only build against the CUDA torch, nvcc hidden"
+  rm -rf /tmp/ppf-cpuonly && mkdir -p /tmp/ppf-cpuonly
+  CUDACXX=/nonexistent/nvcc CUDA_HOME=/nonexistent PATH=/usr/bin:/bin:$(dirname "$(command -v $PY)") \
+    $PY -m pip wheel --no-build-isolation --no-deps -v . -w /tmp/ppf-cpuonly/wheel -C build-dir=/tmp/ppf-cpuonly/build \
+    > "$OUT/build-cpuonly.log" 2>&1 || { echo "CPU-ONLY BUILD FAILED"; tail -30 "$OUT/build-cpuonly.log"; status=1; }
+  grep -E "pyposefast:" "$OUT/build-cpuonly.log"
+  $PY -m pip install -q --no-deps --target /tmp/ppf-cpuonly/site /tmp/ppf-cpuonly/wheel/*.whl
+  (cd /tmp && PYTHONPATH=/tmp/ppf-cpuonly/site${PYTHONPATH:+:$PYTHONPATH} $PY -c "
+import torch, pyposefast
+info = pyposefast.build_info(); print(info); assert not info['with_cuda'] and not pyposefast.cuda_available()
+h, w = pyposefast.ops.gaussian_heatmaps(torch.rand(2, 3, 2) * 8, None, (8, 8), 2.0); assert h.shape == (2, 3, 8, 8)
+try:
+    pyposefast.ops.gaussian_heatmaps(torch.rand(2, 3, 2, device='cuda'), None, (8, 8), 2.0)
+except NotImplementedError as e:
+    print('CUDA tensor on a CPU-only build:', str(e).splitlines()[0][:120])
+else:
+    raise SystemExit('expected NotImplementedError')
+print('CPU-only build OK')") || status=1
 fi
 
 if step test; then

@@ -1,7 +1,8 @@
 """The benchmark behind ``pyposefast bench``: every case timed side by side in one run.
 
-For each case it times the NumPy baseline (``pyposefast.baseline``, MMPose-style per-keypoint loops),
-our CPU kernel and, when compiled in and a GPU is visible, our CUDA kernel, and prints one table of
+For each case it times MMPose's own codec (when MMPose is installed: top-down cases, one ``encode``
+per sample as its pipeline does), the NumPy baseline (``pyposefast.baseline``, MMPose-style
+per-keypoint loops; "CPU x" is the CPU kernel's speed-up over it), our CPU kernel and, when compiled in and a GPU is visible, our CUDA kernel, and prints one table of
 times and ratios. CUDA kernel times are CUDA-graph replays measured with events (the device time of
 one launch, free of Python overhead); "CUDA call" is the eager call from Python, wrapper included. The
 achieved bandwidth counts the bytes the op must move (keypoints and visibility read once, heatmaps and
@@ -74,6 +75,30 @@ def run_baseline(case: Case, kp: np.ndarray, vis: np.ndarray):
     if case.method == "offset":
         return baseline.udp_offset_heatmaps(kp, vis, (case.W, case.H), 0.0546875)
     return baseline.gaussian_heatmaps(kp, vis, (case.W, case.H), case.sigma, case.method)
+
+
+def mmpose_encoder(case: Case) -> Optional[Callable[[np.ndarray, np.ndarray], object]]:
+    """MMPose 1.x's own codec over the batch, one sample at a time (as its data pipeline does), when
+    MMPose is installed and the case is top-down; None otherwise. Input size = heatmap size, so the
+    keypoints are already in heatmap pixels for both sides."""
+    if case.N is not None:
+        return None
+    try:
+        from mmpose import codecs as mm  # test-only reference, never required
+    except Exception:
+        return None
+    size = (case.W, case.H)
+    if case.method == "offset":
+        codec = mm.UDPHeatmap(size, size, heatmap_type="combined")
+    elif case.method == "udp":
+        codec = mm.UDPHeatmap(size, size, sigma=case.sigma)
+    else:
+        codec = mm.MSRAHeatmap(size, size, sigma=case.sigma, unbiased=case.method == "unbiased")
+
+    def encode_batch(kp: np.ndarray, vis: np.ndarray) -> list:
+        return [codec.encode(kp[i : i + 1], vis[i : i + 1]) for i in range(kp.shape[0])]
+
+    return encode_batch
 
 
 def bytes_moved(case: Case) -> int:
@@ -164,7 +189,12 @@ def run(cases=CASES, quick: bool = False, cuda: Optional[bool] = None, out=print
         cpu_s = time_host(lambda: run_op(case, kp, vis), 0.2 if quick else 1.0, 3 if large else 200,
                           warmup=1 if large else 2)
         row = dict(case=case.name, method=case.method, sizes=case.describe(), baseline_ms=base_s * 1e3,
-                   cpu_ms=cpu_s * 1e3, cpu_speedup=base_s / cpu_s, mbytes=bytes_moved(case) / 1e6)
+                   cpu_ms=cpu_s * 1e3, cpu_speedup=base_s / cpu_s, mbytes=bytes_moved(case) / 1e6,
+                   mmpose_ms=None)
+        mmpose = mmpose_encoder(case)
+        if mmpose is not None:
+            row["mmpose_ms"] = 1e3 * time_host(lambda: mmpose(kp.numpy(), vis.numpy()), 0.0 if large or quick else 1.0,
+                                               1 if large else (3 if quick else 20), warmup=0 if large else 1)
         if use_cuda:
             kp_d, vis_d = kp.cuda(), vis.cuda()
             # correctness guard: the CUDA result must equal the CPU kernel's (same float64 expression)
@@ -184,8 +214,10 @@ def run(cases=CASES, quick: bool = False, cuda: Optional[bool] = None, out=print
 
 
 def format_row(row: dict, use_cuda: bool, header: bool = False) -> str:
-    cols = f"{'case':<14} {'method':<9} {'sizes':<30} {'MB':>7} {'baseline ms':>12} {'CPU ms':>9} {'CPU x':>7}"
-    vals = (f"{row['case']:<14} {row['method']:<9} {row['sizes']:<30} {row['mbytes']:>7.1f} "
+    mm = "-" if row["mmpose_ms"] is None else f"{row['mmpose_ms']:.2f}"
+    cols = (f"{'case':<14} {'method':<9} {'sizes':<30} {'MB':>7} {'MMPose ms':>10} {'baseline ms':>12} "
+            f"{'CPU ms':>9} {'CPU x':>7}")
+    vals = (f"{row['case']:<14} {row['method']:<9} {row['sizes']:<30} {row['mbytes']:>7.1f} {mm:>10} "
             f"{row['baseline_ms']:>12.2f} {row['cpu_ms']:>9.3f} {row['cpu_speedup']:>7.1f}")
     if use_cuda:
         cols += f" {'CUDA us':>9} {'call us':>8} {'CUDA/CPU x':>10} {'GB/s':>7} {'%copyBW':>8} {'|diff|':>8}"

@@ -5,8 +5,11 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
 #include <c10/util/string_view.h>
+
+#include <cmath>
 
 #include "heatmap/heatmap_math.h"
 
@@ -40,6 +43,34 @@ inline void check_heatmap_inputs(const at::Tensor& keypoints, const at::Tensor& 
               " H=", H);
   TORCH_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, op,
               ": dtype must be float32, float16 or bfloat16, got ", dtype);
+}
+
+inline void check_positive(double value, const char* op, const char* name) {
+  TORCH_CHECK(std::isfinite(value) && value > 0, op, ": ", name, " must be positive, got ", value);
+}
+
+// One call of a heatmap op: checked contiguous inputs and its freshly allocated outputs,
+// heatmaps [B, channels_per_keypoint * K, H, W] of `dtype` and keypoint weights [B, N, K] float32,
+// on the inputs' device (a CUDA caller sets its device guard first).
+struct HeatmapCall {
+  at::Tensor keypoints, visible, heatmaps, weights;
+  int64_t B, N, K;
+};
+
+inline HeatmapCall prepare_call(const at::Tensor& keypoints, const at::Tensor& visible, int64_t W,
+                                int64_t H, at::ScalarType dtype, int64_t channels_per_keypoint,
+                                const char* op) {
+  check_heatmap_inputs(keypoints, visible, W, H, dtype, op);
+  HeatmapCall call;
+  call.keypoints = keypoints.contiguous();
+  call.visible = visible.contiguous();
+  call.B = keypoints.size(0);
+  call.N = keypoints.size(1);
+  call.K = keypoints.size(2);
+  call.heatmaps = at::empty({call.B, channels_per_keypoint * call.K, H, W},
+                            keypoints.options().dtype(dtype));
+  call.weights = at::empty({call.B, call.N, call.K}, keypoints.options());
+  return call;
 }
 
 inline int64_t parse_method(c10::string_view method) {

@@ -299,3 +299,24 @@ def test_property_cpu_matches_baseline(B, N, K, W, H, sigma, method, seed):
     shape = (B, K) if N is None else (B, N, K)
     kp, vis = random_keypoints(rng, shape, W, H, margin=3 * sigma + 4)
     assert_matches_baseline(method, kp, vis, (W, H), sigma, "cpu")
+
+
+@requires_cuda
+@pytest.mark.cuda
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    B=st.integers(0, 3),
+    N=st.one_of(st.none(), st.integers(0, 70)),
+    K=st.integers(0, 5),
+    W=st.integers(1, 70),
+    H=st.integers(1, 70),
+    sigma=st.floats(0.05, 12.0),
+    method=st.sampled_from(METHODS),
+    dtype=st.sampled_from(OUT_DTYPES),
+    seed=st.integers(0, 2**31),
+)
+def test_property_cuda_matches_baseline(B, N, K, W, H, sigma, method, dtype, seed):
+    rng = np.random.default_rng(seed)
+    shape = (B, K) if N is None else (B, N, K)
+    kp, vis = random_keypoints(rng, shape, W, H, margin=3 * sigma + 4)
+    assert_matches_baseline(method, kp, vis, (W, H), sigma, "cuda", dtype)

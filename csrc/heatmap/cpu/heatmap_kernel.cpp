@@ -4,7 +4,6 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
-#include <ATen/ops/empty.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -136,45 +135,34 @@ std::tuple<at::Tensor, at::Tensor> gaussian_heatmaps_cpu(const at::Tensor& keypo
                                                          int64_t W, int64_t H, double sigma,
                                                          c10::string_view method,
                                                          at::ScalarType dtype) {
-  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "gaussian_heatmaps");
-  TORCH_CHECK(std::isfinite(sigma) && sigma > 0, "gaussian_heatmaps: sigma must be positive, got ",
-              sigma);
+  check_positive(sigma, "gaussian_heatmaps", "sigma");
   const int64_t m = parse_method(method);
-  const auto kp = keypoints.contiguous();
-  const auto vis = keypoints_visible.contiguous();
-  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
-  auto heatmaps = at::empty({B, K, H, W}, kp.options().dtype(dtype));
-  auto weights = at::empty({B, N, K}, kp.options());
-  if (heatmaps.numel() == 0 && weights.numel() == 0) return {heatmaps, weights};
-  advise_huge_pages(heatmaps.data_ptr(), heatmaps.nbytes());
+  HeatmapCall c = prepare_call(keypoints, keypoints_visible, W, H, dtype, 1, "gaussian_heatmaps");
+  if (c.heatmaps.numel() == 0) return {c.heatmaps, c.weights};  // B == 0 or K == 0: no weights either
+  advise_huge_pages(c.heatmaps.data_ptr(), c.heatmaps.nbytes());
   PPF_DISPATCH_OUTPUT_TYPES(dtype, "gaussian_heatmaps_cpu", [&] {
-    gaussian_planes<scalar_t>(kp.const_data_ptr<float>(), vis.const_data_ptr<float>(),
-                              heatmaps.mutable_data_ptr<scalar_t>(),
-                              weights.mutable_data_ptr<float>(), B, N, K, H, W, sigma, m);
+    gaussian_planes<scalar_t>(c.keypoints.const_data_ptr<float>(), c.visible.const_data_ptr<float>(),
+                              c.heatmaps.mutable_data_ptr<scalar_t>(), c.weights.mutable_data_ptr<float>(),
+                              c.B, c.N, c.K, H, W, sigma, m);
   });
-  return {heatmaps, weights};
+  return {c.heatmaps, c.weights};
 }
 
+// keypoints [B,N,K,2], keypoints_visible [B,N,K] -> heatmaps [B,3K,H,W] dtype, weights [B,N,K]
 std::tuple<at::Tensor, at::Tensor> udp_offset_heatmaps_cpu(const at::Tensor& keypoints,
                                                            const at::Tensor& keypoints_visible,
                                                            int64_t W, int64_t H, double radius,
                                                            at::ScalarType dtype) {
-  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "udp_offset_heatmaps");
-  TORCH_CHECK(std::isfinite(radius) && radius > 0,
-              "udp_offset_heatmaps: radius must be positive, got ", radius);
-  const auto kp = keypoints.contiguous();
-  const auto vis = keypoints_visible.contiguous();
-  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
-  auto heatmaps = at::empty({B, 3 * K, H, W}, kp.options().dtype(dtype));
-  auto weights = at::empty({B, N, K}, kp.options());
-  if (heatmaps.numel() == 0 && weights.numel() == 0) return {heatmaps, weights};
-  advise_huge_pages(heatmaps.data_ptr(), heatmaps.nbytes());
+  check_positive(radius, "udp_offset_heatmaps", "radius");
+  HeatmapCall c = prepare_call(keypoints, keypoints_visible, W, H, dtype, 3, "udp_offset_heatmaps");
+  if (c.heatmaps.numel() == 0) return {c.heatmaps, c.weights};
+  advise_huge_pages(c.heatmaps.data_ptr(), c.heatmaps.nbytes());
   PPF_DISPATCH_OUTPUT_TYPES(dtype, "udp_offset_heatmaps_cpu", [&] {
-    offset_planes<scalar_t>(kp.const_data_ptr<float>(), vis.const_data_ptr<float>(),
-                            heatmaps.mutable_data_ptr<scalar_t>(),
-                            weights.mutable_data_ptr<float>(), B, N, K, H, W, radius);
+    offset_planes<scalar_t>(c.keypoints.const_data_ptr<float>(), c.visible.const_data_ptr<float>(),
+                            c.heatmaps.mutable_data_ptr<scalar_t>(), c.weights.mutable_data_ptr<float>(),
+                            c.B, c.N, c.K, H, W, radius);
   });
-  return {heatmaps, weights};
+  return {c.heatmaps, c.weights};
 }
 
 }  // namespace

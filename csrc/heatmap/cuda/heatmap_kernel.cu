@@ -8,7 +8,6 @@
 // blockIdx.y == 0 block of plane (b, k).
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
-#include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -225,76 +224,50 @@ bool planes_aligned(const at::Tensor& out, int64_t plane_size) {
   return plane_size % kVec == 0 && addr % (out.element_size() * kVec) == 0;
 }
 
+// keypoints [B,N,K,2] f32, keypoints_visible [B,N,K] f32 -> heatmaps [B,K,H,W] dtype, weights [B,N,K]
 std::tuple<at::Tensor, at::Tensor> gaussian_heatmaps_cuda(const at::Tensor& keypoints,
                                                           const at::Tensor& keypoints_visible,
                                                           int64_t W, int64_t H, double sigma,
                                                           c10::string_view method,
                                                           at::ScalarType dtype) {
-  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "gaussian_heatmaps");
-  TORCH_CHECK(std::isfinite(sigma) && sigma > 0, "gaussian_heatmaps: sigma must be positive, got ",
-              sigma);
+  check_positive(sigma, "gaussian_heatmaps", "sigma");
   const int64_t m = parse_method(method);
   const c10::cuda::CUDAGuard guard(keypoints.device());
-  const auto kp = keypoints.contiguous();
-  const auto vis = keypoints_visible.contiguous();
-  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
-  auto heatmaps = at::empty({B, K, H, W}, kp.options().dtype(dtype));
-  auto weights = at::empty({B, N, K}, kp.options());
-  if (B * K == 0) return {heatmaps, weights};
-  const int64_t plane_size = H * W;
-  const dim3 grid = plane_grid(B * K, plane_size);
-  const bool aligned = planes_aligned(heatmaps, plane_size);
+  HeatmapCall c = prepare_call(keypoints, keypoints_visible, W, H, dtype, 1, "gaussian_heatmaps");
+  if (c.heatmaps.numel() == 0) return {c.heatmaps, c.weights};  // B == 0 or K == 0: no weights either
+  const dim3 grid = plane_grid(c.B * c.K, H * W);
+  const bool aligned = planes_aligned(c.heatmaps, H * W);
   auto stream = c10::cuda::getCurrentCUDAStream();
   PPF_DISPATCH_OUTPUT_TYPES(dtype, "gaussian_heatmaps_cuda", [&] {
-    const float* kp_ptr = kp.const_data_ptr<float>();
-    const float* vis_ptr = vis.const_data_ptr<float>();
-    scalar_t* out_ptr = heatmaps.mutable_data_ptr<scalar_t>();
-    float* w_ptr = weights.mutable_data_ptr<float>();
-    if (aligned) {
-      gaussian_heatmaps_kernel<scalar_t, true><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), sigma, m);
-    } else {
-      gaussian_heatmaps_kernel<scalar_t, false><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), sigma, m);
-    }
+    auto kernel = aligned ? gaussian_heatmaps_kernel<scalar_t, true> : gaussian_heatmaps_kernel<scalar_t, false>;
+    kernel<<<grid, kThreads, 0, stream>>>(c.keypoints.const_data_ptr<float>(), c.visible.const_data_ptr<float>(),
+                                          c.heatmaps.mutable_data_ptr<scalar_t>(), c.weights.mutable_data_ptr<float>(),
+                                          c.N, c.K, static_cast<int32_t>(H), static_cast<int32_t>(W), sigma, m);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return {heatmaps, weights};
+  return {c.heatmaps, c.weights};
 }
 
+// keypoints [B,N,K,2], keypoints_visible [B,N,K] -> heatmaps [B,3K,H,W] dtype, weights [B,N,K]
 std::tuple<at::Tensor, at::Tensor> udp_offset_heatmaps_cuda(const at::Tensor& keypoints,
                                                             const at::Tensor& keypoints_visible,
                                                             int64_t W, int64_t H, double radius,
                                                             at::ScalarType dtype) {
-  check_heatmap_inputs(keypoints, keypoints_visible, W, H, dtype, "udp_offset_heatmaps");
-  TORCH_CHECK(std::isfinite(radius) && radius > 0,
-              "udp_offset_heatmaps: radius must be positive, got ", radius);
+  check_positive(radius, "udp_offset_heatmaps", "radius");
   const c10::cuda::CUDAGuard guard(keypoints.device());
-  const auto kp = keypoints.contiguous();
-  const auto vis = keypoints_visible.contiguous();
-  const int64_t B = kp.size(0), N = kp.size(1), K = kp.size(2);
-  auto heatmaps = at::empty({B, 3 * K, H, W}, kp.options().dtype(dtype));
-  auto weights = at::empty({B, N, K}, kp.options());
-  if (B * K == 0) return {heatmaps, weights};
-  const int64_t plane_size = H * W;
-  const dim3 grid = plane_grid(B * K, plane_size);
-  const bool aligned = planes_aligned(heatmaps, plane_size);
+  HeatmapCall c = prepare_call(keypoints, keypoints_visible, W, H, dtype, 3, "udp_offset_heatmaps");
+  if (c.heatmaps.numel() == 0) return {c.heatmaps, c.weights};
+  const dim3 grid = plane_grid(c.B * c.K, H * W);
+  const bool aligned = planes_aligned(c.heatmaps, H * W);
   auto stream = c10::cuda::getCurrentCUDAStream();
   PPF_DISPATCH_OUTPUT_TYPES(dtype, "udp_offset_heatmaps_cuda", [&] {
-    const float* kp_ptr = kp.const_data_ptr<float>();
-    const float* vis_ptr = vis.const_data_ptr<float>();
-    scalar_t* out_ptr = heatmaps.mutable_data_ptr<scalar_t>();
-    float* w_ptr = weights.mutable_data_ptr<float>();
-    if (aligned) {
-      offset_heatmaps_kernel<scalar_t, true><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), radius);
-    } else {
-      offset_heatmaps_kernel<scalar_t, false><<<grid, kThreads, 0, stream>>>(
-          kp_ptr, vis_ptr, out_ptr, w_ptr, N, K, static_cast<int32_t>(H), static_cast<int32_t>(W), radius);
-    }
+    auto kernel = aligned ? offset_heatmaps_kernel<scalar_t, true> : offset_heatmaps_kernel<scalar_t, false>;
+    kernel<<<grid, kThreads, 0, stream>>>(c.keypoints.const_data_ptr<float>(), c.visible.const_data_ptr<float>(),
+                                          c.heatmaps.mutable_data_ptr<scalar_t>(), c.weights.mutable_data_ptr<float>(),
+                                          c.N, c.K, static_cast<int32_t>(H), static_cast<int32_t>(W), radius);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return {heatmaps, weights};
+  return {c.heatmaps, c.weights};
 }
 
 }  // namespace
