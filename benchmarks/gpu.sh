@@ -50,8 +50,9 @@ if step cpuonly; then
   # (no find_package(Torch), which would fail), and the result must import and run.
   echo "== CPU-only build against the CUDA torch, nvcc hidden"
   rm -rf /tmp/ppf-cpuonly && mkdir -p /tmp/ppf-cpuonly
-  CUDACXX=/nonexistent/nvcc CUDA_HOME=/nonexistent PATH=/usr/bin:/bin:$(dirname "$(command -v $PY)") \
-    $PY -m pip wheel --no-build-isolation --no-deps -v . -w /tmp/ppf-cpuonly/wheel -C build-dir=/tmp/ppf-cpuonly/build \
+  pyabs=$(command -v "$PY")
+  CUDACXX=/nonexistent/nvcc CUDA_HOME=/nonexistent PATH=$(dirname "$pyabs"):/usr/bin:/bin \
+    "$pyabs" -m pip wheel --no-build-isolation --no-deps -v . -w /tmp/ppf-cpuonly/wheel -C build-dir=/tmp/ppf-cpuonly/build \
     > "$OUT/build-cpuonly.log" 2>&1 || { echo "CPU-ONLY BUILD FAILED"; tail -30 "$OUT/build-cpuonly.log"; status=1; }
   grep -E "pyposefast:" "$OUT/build-cpuonly.log"
   $PY -m pip install -q --no-deps --target /tmp/ppf-cpuonly/site /tmp/ppf-cpuonly/wheel/*.whl
