@@ -57,7 +57,10 @@ if step cpuonly; then
   grep -E "pyposefast:" "$OUT/build-cpuonly.log"
   $PY -m pip install -q --no-deps --target /tmp/ppf-cpuonly/site /tmp/ppf-cpuonly/wheel/*.whl
   (cd /tmp && PYTHONPATH=/tmp/ppf-cpuonly/site${PYTHONPATH:+:$PYTHONPATH} $PY -c "
+import sys
+sys.meta_path = [f for f in sys.meta_path if 'editable' not in type(f).__module__]  # bypass the -e install
 import torch, pyposefast
+print(pyposefast.__file__)
 info = pyposefast.build_info(); print(info); assert not info['with_cuda'] and not pyposefast.cuda_available()
 h, w = pyposefast.ops.gaussian_heatmaps(torch.rand(2, 3, 2) * 8, None, (8, 8), 2.0); assert h.shape == (2, 3, 8, 8)
 try:
