@@ -24,7 +24,10 @@ from typing import Optional, Sequence
 
 import torch
 
+from .._extension import build_info
 from . import _checks
+
+_WITH_CUDA = bool(build_info()["with_cuda"])
 
 __all__ = ["gaussian_heatmaps", "udp_offset_heatmaps", "GAUSSIAN_METHODS"]
 
@@ -45,6 +48,11 @@ def _prepare(
             f"got shape {tuple(keypoints.shape)}"
         )
     top_down = keypoints.dim() == 3
+    if keypoints.is_cuda and not _WITH_CUDA:
+        raise NotImplementedError(
+            "keypoints is a CUDA tensor but this pyposefast build has no CUDA kernels (built without "
+            "nvcc or with PYPOSEFAST_CUDA=OFF); rebuild with a CUDA toolkit, or pass CPU tensors"
+        )
     if keypoints_visible is None:
         keypoints_visible = torch.ones(keypoints.shape[:-1], dtype=torch.float32, device=keypoints.device)
     keypoints_visible = _checks.require_tensor("keypoints_visible", keypoints_visible)
