@@ -1,0 +1,1 @@
+"""Datasets and the batch pipeline: ragged image batches, augmentation and top-down transforms."""
