@@ -11,5 +11,6 @@ _load_extension()
 
 from . import _meta  # noqa: E402,F401  (registers the fake kernels)
 from .heatmap import GAUSSIAN_METHODS, gaussian_heatmaps, udp_offset_heatmaps  # noqa: E402
+from .warp import warp_affine  # noqa: E402
 
-__all__ = ["GAUSSIAN_METHODS", "gaussian_heatmaps", "udp_offset_heatmaps"]
+__all__ = ["GAUSSIAN_METHODS", "gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]

@@ -24,3 +24,16 @@ def _udp_offset_heatmaps_fake(keypoints, keypoints_visible, heatmap_width, heatm
     heatmaps = keypoints.new_empty((B, 3 * K, heatmap_height, heatmap_width), dtype=dtype)
     weights = keypoints.new_empty((B, N, K), dtype=torch.float32)
     return heatmaps, weights
+
+
+@torch.library.register_fake("pyposefast::warp_affine")
+def _warp_affine_fake(images, image_offsets, image_sizes, image_index, matrices, channels, out_width, out_height,
+                      mean, std, bgr_to_rgb, flip, border_value, out_dtype):
+    torch._check(matrices.dim() == 3, lambda: "matrices must be [N, 2, 3]")
+    return images.new_empty((image_index.shape[0], channels, out_height, out_width), dtype=out_dtype)
+
+
+@torch.library.register_fake("pyposefast::_warp_affine_backward")
+def _warp_affine_backward_fake(grad, images, image_offsets, image_sizes, image_index, matrices, channels, std,
+                               bgr_to_rgb, flip):
+    return torch.empty_like(images)

@@ -1,0 +1,170 @@
+// CPU kernels of warp_affine: at::parallel_for over (crop, output row). Each output element is
+// written once; the backward scatters into the source images, one task per source image (the crops
+// of one image are visited in order), so it needs no atomics and is deterministic.
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros_like.h>
+#include <torch/library.h>
+
+#include <type_traits>
+#include <vector>
+
+#include "warp/warp_checks.h"
+#include "warp/warp_math.h"
+
+namespace pyposefast {
+namespace warp {
+namespace {
+
+// What one crop reads: its source image, or nothing (bad index or metadata -> all border).
+struct Source {
+  int64_t offset, height, width;
+  bool ok;
+};
+
+Source source_of(int64_t n, const int64_t* index, const int64_t* offsets, const int64_t* sizes, int64_t B,
+                 int64_t C, int64_t numel) {
+  Source s{0, 0, 0, false};
+  const int64_t b = index[n];
+  if (b < 0 || b >= B) return s;
+  s.offset = offsets[b];
+  s.height = sizes[2 * b];
+  s.width = sizes[2 * b + 1];
+  s.ok = s.offset >= 0 && s.height >= 0 && s.width >= 0 && s.offset + s.height * s.width * C <= numel;
+  return s;
+}
+
+template <typename in_t, typename out_t, typename acc_t>
+void warp_forward(const in_t* src, int64_t numel, const int64_t* offsets, const int64_t* sizes, int64_t B,
+                  const int64_t* index, const double* matrices, int64_t N, int64_t C, int64_t w, int64_t h,
+                  const float* mean, const float* stddev, bool bgr_to_rgb, bool flip, acc_t border, out_t* out) {
+  at::parallel_for(0, N * h, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, w)), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / h, y = row % h;
+      const Source s = source_of(n, index, offsets, sizes, B, C, numel);
+      InverseAffine inv = invert_affine(matrices + 6 * n);
+      inv.valid = inv.valid && s.ok;
+      const in_t* img = src + s.offset;
+      for (int64_t x = 0; x < w; ++x) {
+        const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
+        const acc_t fx = t.fx, fy = t.fy;
+        const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
+        const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
+        const int64_t p00 = (t.y0 * s.width + t.x0) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
+          acc_t v = border;
+          if (t.any) {
+            const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(img[p00 + sc]) : border;
+            const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(img[p00 + C + sc]) : border;
+            const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + s.width * C + sc]) : border;
+            const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + s.width * C + C + sc]) : border;
+            v = (1 - fy) * ((1 - fx) * v00 + fx * v01) + fy * ((1 - fx) * v10 + fx * v11);
+          }
+          if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
+          out[((n * C + c) * h + y) * w + x] = static_cast<out_t>(v);
+        }
+      }
+    }
+  });
+}
+
+template <typename grad_t>
+void warp_backward(const grad_t* grad, int64_t numel, const int64_t* offsets, const int64_t* sizes, int64_t B,
+                   const int64_t* index, const double* matrices, int64_t N, int64_t C, int64_t w, int64_t h,
+                   const float* stddev, bool bgr_to_rgb, bool flip, grad_t* grad_images) {
+  at::parallel_for(0, B, 1, [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t b = index[n];
+      if (b < b_begin || b >= b_end) continue;
+      const Source s = source_of(n, index, offsets, sizes, B, C, numel);
+      InverseAffine inv = invert_affine(matrices + 6 * n);
+      if (!inv.valid || !s.ok) continue;
+      grad_t* gimg = grad_images + s.offset;
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+          const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
+          if (!t.any) continue;
+          const grad_t fx = t.fx, fy = t.fy;
+          const grad_t wts[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+          const int64_t xs[4] = {t.x0, t.x0 + 1, t.x0, t.x0 + 1};
+          const int64_t ys[4] = {t.y0, t.y0, t.y0 + 1, t.y0 + 1};
+          for (int64_t c = 0; c < C; ++c) {
+            grad_t g = grad[((n * C + c) * h + y) * w + x];
+            if (stddev != nullptr) g /= static_cast<grad_t>(stddev[c]);
+            const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
+            for (int k = 0; k < 4; ++k) {
+              if (xs[k] >= 0 && xs[k] < s.width && ys[k] >= 0 && ys[k] < s.height)
+                gimg[(ys[k] * s.width + xs[k]) * C + sc] += g * wts[k];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+at::Tensor warp_affine_cpu(const at::Tensor& images, const at::Tensor& image_offsets, const at::Tensor& image_sizes,
+                           const at::Tensor& image_index, const at::Tensor& matrices, int64_t channels,
+                           int64_t out_w, int64_t out_h, const at::Tensor& norm_mean, const at::Tensor& norm_std,
+                           bool bgr_to_rgb, bool flip, double border_value, at::ScalarType out_dtype) {
+  check_warp_inputs(images, image_offsets, image_sizes, image_index, matrices, channels, norm_mean, norm_std,
+                    "warp_affine");
+  TORCH_CHECK(out_w > 0 && out_h > 0, "warp_affine: output size must be positive, got ", out_w, "x", out_h);
+  const auto img = images.contiguous();
+  const auto off = image_offsets.contiguous(), sz = image_sizes.contiguous(), idx = image_index.contiguous();
+  const auto mat = matrices.contiguous(), mu = norm_mean.contiguous(), sd = norm_std.contiguous();
+  const int64_t N = idx.size(0), B = off.size(0);
+  auto out = at::empty({N, channels, out_h, out_w}, images.options().dtype(out_dtype));
+  if (out.numel() == 0) return out;
+  const float* mean_ptr = mu.numel() ? mu.const_data_ptr<float>() : nullptr;
+  const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
+  PPF_DISPATCH_IMAGE_TYPES(img.scalar_type(), "warp_affine_cpu", [&] {
+    using in_t = scalar_t;
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out_dtype, "warp_affine_cpu_out", [&] {
+      using acc_t = std::conditional_t<std::is_same_v<in_t, double> || std::is_same_v<scalar_t, double>, double, float>;
+      warp_forward<in_t, scalar_t, acc_t>(img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(),
+                                          sz.const_data_ptr<int64_t>(), B, idx.const_data_ptr<int64_t>(),
+                                          mat.const_data_ptr<double>(), N, channels, out_w, out_h, mean_ptr, std_ptr,
+                                          bgr_to_rgb, flip, static_cast<acc_t>(border_value),
+                                          out.mutable_data_ptr<scalar_t>());
+    });
+  });
+  return out;
+}
+
+at::Tensor warp_affine_backward_cpu(const at::Tensor& grad, const at::Tensor& images, const at::Tensor& image_offsets,
+                                    const at::Tensor& image_sizes, const at::Tensor& image_index,
+                                    const at::Tensor& matrices, int64_t channels, const at::Tensor& norm_std,
+                                    bool bgr_to_rgb, bool flip) {
+  check_warp_inputs(images, image_offsets, image_sizes, image_index, matrices, channels, norm_std, norm_std,
+                    "_warp_affine_backward");
+  TORCH_CHECK(images.is_floating_point(), "_warp_affine_backward: images must be floating point");
+  TORCH_CHECK(grad.dim() == 4 && grad.size(0) == image_index.size(0) && grad.size(1) == channels,
+              "_warp_affine_backward: grad must be [N, C, h, w], got ", grad.sizes());
+  const auto g = grad.contiguous().to(images.scalar_type());
+  const auto off = image_offsets.contiguous(), sz = image_sizes.contiguous(), idx = image_index.contiguous();
+  const auto mat = matrices.contiguous(), sd = norm_std.contiguous();
+  auto grad_images = at::zeros_like(images);
+  const int64_t N = idx.size(0), B = off.size(0);
+  if (g.numel() == 0) return grad_images;
+  const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
+  AT_DISPATCH_FLOATING_TYPES(images.scalar_type(), "warp_affine_backward_cpu", [&] {
+    warp_backward<scalar_t>(g.const_data_ptr<scalar_t>(), images.numel(), off.const_data_ptr<int64_t>(),
+                            sz.const_data_ptr<int64_t>(), B, idx.const_data_ptr<int64_t>(),
+                            mat.const_data_ptr<double>(), N, channels, g.size(3), g.size(2), std_ptr, bgr_to_rgb,
+                            flip, grad_images.mutable_data_ptr<scalar_t>());
+  });
+  return grad_images;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(pyposefast, CPU, m) {
+  m.impl("warp_affine", &warp_affine_cpu);
+  m.impl("_warp_affine_backward", &warp_affine_backward_cpu);
+}
+
+}  // namespace warp
+}  // namespace pyposefast

@@ -1,0 +1,80 @@
+// Geometry of one output (crop) pixel of warp_affine, shared by the CPU and CUDA kernels.
+//
+// Convention (OpenCV's cv2.warpAffine without WARP_INVERSE_MAP): the matrix M [2, 3] maps source
+// pixels to crop pixels; every crop pixel (x, y) samples the source at M^-1 (x, y) with bilinear
+// interpolation and a constant border. Pixel centres sit at integer coordinates. OpenCV >= 5 samples
+// at the exact (unquantised) position, which is what we do; OpenCV 4 quantised it to 1/32 pixel.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "heatmap/heatmap_math.h"  // PPF_HD, mul_rn, add_rn
+
+namespace pyposefast {
+namespace warp {
+
+using heatmap::add_rn;
+using heatmap::mul_rn;
+
+PPF_HD bool finite(double v) {
+#if defined(__CUDA_ARCH__)
+  return isfinite(v);
+#else
+  return std::isfinite(v);
+#endif
+}
+
+// Inverse of a forward matrix, in double like cv2.invertAffineTransform. `valid` is false for a
+// singular or non-finite matrix: such a crop is all border (OpenCV would sample pixel (0, 0)).
+struct InverseAffine {
+  double a, b, c, d, e, f;  // src_x = a x + b y + c, src_y = d x + e y + f
+  bool valid;
+};
+
+PPF_HD InverseAffine invert_affine(const double* m) {
+  InverseAffine inv;
+  const double det = mul_rn(m[0], m[4]) - mul_rn(m[1], m[3]);
+  inv.valid = det != 0.0 && finite(det) && finite(m[2]) && finite(m[5]);
+  const double r = inv.valid ? 1.0 / det : 0.0;
+  inv.a = m[4] * r;
+  inv.b = -m[1] * r;
+  inv.d = -m[3] * r;
+  inv.e = m[0] * r;
+  inv.c = -(mul_rn(inv.a, m[2]) + mul_rn(inv.b, m[5]));
+  inv.f = -(mul_rn(inv.d, m[2]) + mul_rn(inv.e, m[5]));
+  inv.valid = inv.valid && finite(inv.a) && finite(inv.b) && finite(inv.c) && finite(inv.d) &&
+              finite(inv.e) && finite(inv.f);
+  return inv;
+}
+
+// The four source taps of one crop pixel: integer top-left (x0, y0) and float weights.
+struct Taps {
+  int64_t x0, y0;
+  float fx, fy;  // fractional offsets in [0, 1)
+  bool any;      // false when the pixel is entirely border
+};
+
+constexpr double kFarAway = 1e9;  // keeps float->int conversions defined
+
+PPF_HD Taps source_taps(const InverseAffine& inv, int64_t x, int64_t y, int64_t src_w, int64_t src_h) {
+  Taps t;
+  t.any = false;
+  t.x0 = t.y0 = 0;
+  t.fx = t.fy = 0.f;
+  if (!inv.valid) return t;
+  const double xd = static_cast<double>(x), yd = static_cast<double>(y);
+  const double sx = add_rn(add_rn(mul_rn(inv.a, xd), mul_rn(inv.b, yd)), inv.c);
+  const double sy = add_rn(add_rn(mul_rn(inv.d, xd), mul_rn(inv.e, yd)), inv.f);
+  if (!(fabs(sx) < kFarAway && fabs(sy) < kFarAway)) return t;
+  const double fx0 = floor(sx), fy0 = floor(sy);
+  t.x0 = static_cast<int64_t>(fx0);
+  t.y0 = static_cast<int64_t>(fy0);
+  t.fx = static_cast<float>(sx - fx0);
+  t.fy = static_cast<float>(sy - fy0);
+  t.any = !(t.x0 >= src_w || t.x0 + 1 < 0 || t.y0 >= src_h || t.y0 + 1 < 0);
+  return t;
+}
+
+}  // namespace warp
+}  // namespace pyposefast
