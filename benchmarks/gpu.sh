@@ -86,7 +86,7 @@ fi
 if step sanitize; then
   for tool in memcheck racecheck synccheck initcheck; do
     echo "== compute-sanitizer $tool"
-    compute-sanitizer --tool "$tool" --error-exitcode 9 $PY benchmarks/sanitize_heatmaps.py \
+    compute-sanitizer --tool "$tool" --error-exitcode 9 $PY benchmarks/sanitize_kernels.py \
       > "$OUT/sanitizer-$tool.log" 2>&1
     rc=$?
     tail -3 "$OUT/sanitizer-$tool.log"

@@ -5,5 +5,6 @@ to read: the tests' oracle and the benchmarks' yardstick. The fast path never im
 """
 
 from .heatmap import gaussian_heatmaps, udp_offset_heatmaps
+from .warp import warp_affine
 
-__all__ = ["gaussian_heatmaps", "udp_offset_heatmaps"]
+__all__ = ["gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]

@@ -1,0 +1,188 @@
+// CUDA kernels of warp_affine: one launch for the whole batch. blockIdx.x = crop n, blockIdx.y
+// strides over tiles of the crop; one thread per crop pixel computes its source position once and
+// writes all C channel planes (coalesced along x). The backward scatters with atomicAdd.
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros_like.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "warp/warp_checks.h"
+#include "warp/warp_math.h"
+
+namespace pyposefast {
+namespace warp {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int64_t kMaxTilesY = 65535;
+
+struct Source {
+  int64_t offset, height, width;
+  bool ok;
+};
+
+__device__ __forceinline__ Source source_of(int64_t n, const int64_t* __restrict__ index,
+                                            const int64_t* __restrict__ offsets, const int64_t* __restrict__ sizes,
+                                            int64_t B, int64_t C, int64_t numel) {
+  Source s{0, 0, 0, false};
+  const int64_t b = index[n];
+  if (b < 0 || b >= B) return s;
+  s.offset = offsets[b];
+  s.height = sizes[2 * b];
+  s.width = sizes[2 * b + 1];
+  s.ok = s.offset >= 0 && s.height >= 0 && s.width >= 0 && s.offset + s.height * s.width * C <= numel;
+  return s;
+}
+
+template <typename in_t, typename out_t, typename acc_t>
+__global__ void __launch_bounds__(kThreads)
+    warp_forward_kernel(const in_t* __restrict__ src, int64_t numel, const int64_t* __restrict__ offsets,
+                        const int64_t* __restrict__ sizes, int64_t B, const int64_t* __restrict__ index,
+                        const double* __restrict__ matrices, int64_t C, int32_t w, int32_t h,
+                        const float* __restrict__ mean, const float* __restrict__ stddev, bool bgr_to_rgb, bool flip,
+                        acc_t border, out_t* __restrict__ out) {
+  const int64_t n = blockIdx.x;
+  const Source s = source_of(n, index, offsets, sizes, B, C, numel);
+  InverseAffine inv = invert_affine(matrices + 6 * n);
+  inv.valid = inv.valid && s.ok;
+  const in_t* img = src + s.offset;
+  const int32_t plane = w * h;
+  for (int32_t p = blockIdx.y * kThreads + threadIdx.x; p < plane; p += gridDim.y * kThreads) {
+    const int32_t y = p / w, x = p - (p / w) * w;
+    const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
+    const acc_t fx = t.fx, fy = t.fy;
+    const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
+    const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
+    const int64_t p00 = (t.y0 * s.width + t.x0) * C;
+    out_t* o = out + n * C * plane + p;
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
+      acc_t v = border;
+      if (t.any) {
+        const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(img[p00 + sc]) : border;
+        const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(img[p00 + C + sc]) : border;
+        const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + s.width * C + sc]) : border;
+        const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + s.width * C + C + sc]) : border;
+        v = (1 - fy) * ((1 - fx) * v00 + fx * v01) + fy * ((1 - fx) * v10 + fx * v11);
+      }
+      if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
+      o[c * plane] = static_cast<out_t>(v);
+    }
+  }
+}
+
+template <typename grad_t>
+__global__ void __launch_bounds__(kThreads)
+    warp_backward_kernel(const grad_t* __restrict__ grad, int64_t numel, const int64_t* __restrict__ offsets,
+                         const int64_t* __restrict__ sizes, int64_t B, const int64_t* __restrict__ index,
+                         const double* __restrict__ matrices, int64_t C, int32_t w, int32_t h,
+                         const float* __restrict__ stddev, bool bgr_to_rgb, bool flip, grad_t* __restrict__ gimg_all) {
+  const int64_t n = blockIdx.x;
+  const Source s = source_of(n, index, offsets, sizes, B, C, numel);
+  const InverseAffine inv = invert_affine(matrices + 6 * n);
+  if (!inv.valid || !s.ok) return;
+  grad_t* gimg = gimg_all + s.offset;
+  const int32_t plane = w * h;
+  for (int32_t p = blockIdx.y * kThreads + threadIdx.x; p < plane; p += gridDim.y * kThreads) {
+    const int32_t y = p / w, x = p - (p / w) * w;
+    const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
+    if (!t.any) continue;
+    const grad_t fx = t.fx, fy = t.fy;
+    const grad_t wts[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+    for (int64_t c = 0; c < C; ++c) {
+      grad_t g = grad[(n * C + c) * plane + p];
+      if (stddev != nullptr) g /= static_cast<grad_t>(stddev[c]);
+      const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int64_t xx = t.x0 + (k & 1), yy = t.y0 + (k >> 1);
+        if (xx >= 0 && xx < s.width && yy >= 0 && yy < s.height) atomicAdd(gimg + (yy * s.width + xx) * C + sc, g * wts[k]);
+      }
+    }
+  }
+}
+
+dim3 crop_grid(int64_t N, int64_t plane) {
+  TORCH_CHECK(N < (int64_t{1} << 31), "warp_affine: too many crops for one launch (", N, ")");
+  TORCH_CHECK(plane < (int64_t{1} << 31), "warp_affine: output planes above 2^31 pixels are not supported");
+  const int64_t tiles = std::min<int64_t>((plane + kThreads - 1) / kThreads, kMaxTilesY);
+  return dim3(static_cast<unsigned>(N), static_cast<unsigned>(std::max<int64_t>(tiles, 1)));
+}
+
+at::Tensor warp_affine_cuda(const at::Tensor& images, const at::Tensor& image_offsets, const at::Tensor& image_sizes,
+                            const at::Tensor& image_index, const at::Tensor& matrices, int64_t channels,
+                            int64_t out_w, int64_t out_h, const at::Tensor& norm_mean, const at::Tensor& norm_std,
+                            bool bgr_to_rgb, bool flip, double border_value, at::ScalarType out_dtype) {
+  check_warp_inputs(images, image_offsets, image_sizes, image_index, matrices, channels, norm_mean, norm_std,
+                    "warp_affine");
+  TORCH_CHECK(out_w > 0 && out_h > 0, "warp_affine: output size must be positive, got ", out_w, "x", out_h);
+  const c10::cuda::CUDAGuard guard(images.device());
+  const auto img = images.contiguous();
+  const auto off = image_offsets.contiguous(), sz = image_sizes.contiguous(), idx = image_index.contiguous();
+  const auto mat = matrices.contiguous(), mu = norm_mean.contiguous(), sd = norm_std.contiguous();
+  const int64_t N = idx.size(0), B = off.size(0);
+  auto out = at::empty({N, channels, out_h, out_w}, images.options().dtype(out_dtype));
+  if (out.numel() == 0) return out;
+  const float* mean_ptr = mu.numel() ? mu.const_data_ptr<float>() : nullptr;
+  const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
+  const dim3 grid = crop_grid(N, out_w * out_h);
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  PPF_DISPATCH_IMAGE_TYPES(img.scalar_type(), "warp_affine_cuda", [&] {
+    using in_t = scalar_t;
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out_dtype, "warp_affine_cuda_out", [&] {
+      using acc_t = std::conditional_t<std::is_same_v<in_t, double> || std::is_same_v<scalar_t, double>, double, float>;
+      warp_forward_kernel<in_t, scalar_t, acc_t><<<grid, kThreads, 0, stream>>>(
+          img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(), B,
+          idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), channels, static_cast<int32_t>(out_w),
+          static_cast<int32_t>(out_h), mean_ptr, std_ptr, bgr_to_rgb, flip, static_cast<acc_t>(border_value),
+          out.mutable_data_ptr<scalar_t>());
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  });
+  return out;
+}
+
+at::Tensor warp_affine_backward_cuda(const at::Tensor& grad, const at::Tensor& images, const at::Tensor& image_offsets,
+                                     const at::Tensor& image_sizes, const at::Tensor& image_index,
+                                     const at::Tensor& matrices, int64_t channels, const at::Tensor& norm_std,
+                                     bool bgr_to_rgb, bool flip) {
+  check_warp_inputs(images, image_offsets, image_sizes, image_index, matrices, channels, norm_std, norm_std,
+                    "_warp_affine_backward");
+  TORCH_CHECK(images.is_floating_point(), "_warp_affine_backward: images must be floating point");
+  TORCH_CHECK(grad.dim() == 4 && grad.size(0) == image_index.size(0) && grad.size(1) == channels,
+              "_warp_affine_backward: grad must be [N, C, h, w], got ", grad.sizes());
+  const c10::cuda::CUDAGuard guard(images.device());
+  const auto g = grad.contiguous().to(images.scalar_type());
+  const auto off = image_offsets.contiguous(), sz = image_sizes.contiguous(), idx = image_index.contiguous();
+  const auto mat = matrices.contiguous(), sd = norm_std.contiguous();
+  auto grad_images = at::zeros_like(images);
+  const int64_t N = idx.size(0), B = off.size(0);
+  if (g.numel() == 0) return grad_images;
+  const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
+  const dim3 grid = crop_grid(N, g.size(2) * g.size(3));
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(images.scalar_type(), "warp_affine_backward_cuda", [&] {
+    warp_backward_kernel<scalar_t><<<grid, kThreads, 0, stream>>>(
+        g.const_data_ptr<scalar_t>(), images.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(), B,
+        idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), channels, static_cast<int32_t>(g.size(3)),
+        static_cast<int32_t>(g.size(2)), std_ptr, bgr_to_rgb, flip, grad_images.mutable_data_ptr<scalar_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return grad_images;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(pyposefast, CUDA, m) {
+  m.impl("warp_affine", &warp_affine_cuda);
+  m.impl("_warp_affine_backward", &warp_affine_backward_cuda);
+}
+
+}  // namespace warp
+}  // namespace pyposefast

@@ -1,4 +1,6 @@
-"""Drive every CUDA heatmap kernel variant once, for compute-sanitizer (memcheck, racecheck, ...).
+"""Drive every CUDA kernel variant once, for compute-sanitizer (memcheck, racecheck, ...).
+
+Heatmap targets:
 
 Covers: each method and output dtype, aligned and unaligned planes (vector and scalar stores), planes
 spanning several tiles, more instances than one shared-memory chunk (64), empty batches, NaN and
@@ -40,5 +42,34 @@ for shape, W, H in [((3, 5), 48, 64), ((2, 70, 3), 33, 17), ((0, 4), 8, 8), ((2,
                     if diff > 1e-6:
                         failures += 1
                         print(f"MISMATCH shape={shape} W={W} H={H} {method} {dtype}: max |diff| {diff}")
+# warp_affine: uint8 / float sources, ragged sizes incl. 1x1, boxes partly or wholly outside,
+# degenerate matrices, every option, forward and backward.
+from pyposefast.datasets.ragged import RaggedImages  # noqa: E402
+
+imgs = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(37, 53), (1, 1), (300, 200)]]
+mats = []
+for i in range(10):
+    t = np.deg2rad(rng.uniform(-90, 90))
+    s = rng.uniform(0.2, 3)
+    mats.append([[s * np.cos(t), s * np.sin(t), rng.uniform(-50, 50)], [-s * np.sin(t), s * np.cos(t), rng.uniform(-50, 50)]])
+mats[3] = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+mats[4] = [[np.inf, 0.0, 0.0], [0.0, 1.0, 0.0]]
+mats = torch.tensor(mats, dtype=torch.float64)
+index = torch.arange(10) % 3
+for dtype in (torch.uint8, torch.float32):
+    ragged = RaggedImages.from_images([torch.from_numpy(im).to(dtype) for im in imgs])
+    for kw in (dict(), dict(mean=[1.0, 2.0, 3.0], std=[2.0, 3.0, 4.0], bgr_to_rgb=True, flip=True, border_value=7.0)):
+        for out_dtype in (torch.float32, torch.float16, torch.bfloat16):
+            want = ops.warp_affine(ragged, mats, (19, 23), image_index=index, out_dtype=out_dtype, **kw)
+            got = ops.warp_affine(ragged.to("cuda"), mats.cuda(), (19, 23), image_index=index.cuda(), out_dtype=out_dtype, **kw)
+            diff = (got.cpu().float() - want.float()).abs().max().item()
+            if diff > (1e-3 if out_dtype == torch.float32 else 1.0):
+                failures += 1
+                print(f"warp MISMATCH {dtype} {out_dtype} {kw}: {diff}")
+    if dtype == torch.float32:
+        data = ragged.data.cuda().requires_grad_(True)
+        r = RaggedImages(data, ragged.offsets.cuda(), ragged.sizes.cuda(), 3)
+        ops.warp_affine(r, mats.cuda(), (19, 23), image_index=index.cuda(), mean=[1.0, 2.0, 3.0], std=[2.0, 3.0, 4.0]).sum().backward()
+        torch.cuda.synchronize()
 print("sanitize driver done, failures:", failures)
 sys.exit(1 if failures else 0)
