@@ -22,6 +22,7 @@ import torch
 
 from . import baseline, ops
 from ._extension import build_info, cuda_available
+from .datasets.ragged import RaggedImages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,8 +172,8 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
     return 2 * nbytes / seconds
 
 
-def run(cases=CASES, quick: bool = False, cuda: Optional[bool] = None, out=print) -> list[dict]:
-    """Time every case; print and return the table rows."""
+def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print) -> dict:
+    """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
     out(f"pyposefast {info['pyposefast']} | torch {torch.__version__} | CPU threads {torch.get_num_threads()}"
@@ -180,6 +181,19 @@ def run(cases=CASES, quick: bool = False, cuda: Optional[bool] = None, out=print
     copy_bw = copy_bandwidth() if use_cuda else None
     if copy_bw:
         out(f"measured device copy bandwidth: {copy_bw / 1e9:.0f} GB/s (read + write)")
+    results = {}
+    if cases:
+        out("\n== heatmap targets (kernel family 1)")
+        results["heatmaps"] = run_heatmaps(cases, quick, use_cuda, copy_bw, out)
+    warp_cases = WARP_CASES if warp_cases is None else warp_cases
+    if warp_cases:
+        out("\n== top-down crops: warp_affine + normalise (kernel family 2)")
+        results["warp"] = run_warp(warp_cases, quick, use_cuda, copy_bw, out)
+    return results
+
+
+def run_heatmaps(cases, quick: bool, use_cuda: bool, copy_bw: Optional[float], out=print) -> list[dict]:
+    """The heatmap-target table."""
     rows = []
     for case in cases:
         kp, vis = make_inputs(case)
@@ -244,13 +258,128 @@ def check_targets(rows: list[dict], use_cuda: bool) -> str:
     return "\n".join(lines)
 
 
+@dataclasses.dataclass(frozen=True)
+class WarpCase:
+    name: str
+    crops: int
+    images: int
+    image_size: tuple  # (W, H)
+    crop_size: tuple  # (w, h)
+
+    def describe(self) -> str:
+        return (f"{self.crops} crops {self.crop_size[1]}x{self.crop_size[0]} from {self.images} "
+                f"{self.image_size[0]}x{self.image_size[1]}")
+
+
+WARP_CASES = [
+    WarpCase("top-down COCO", 64, 64, (640, 480), (192, 256)),
+    WarpCase("large", 256, 32, (1920, 1080), (288, 384)),
+]
+MEAN = (123.675, 116.28, 103.53)  # MMPose's ImageNet mean/std (RGB), as its data preprocessor uses
+STD = (58.395, 57.12, 57.375)
+
+
+def make_warp_inputs(case: WarpCase, seed: int = 0):
+    """Random BGR uint8 images and person boxes (centre inside, 20-60% of the image, +-30 deg)."""
+    from .structures.bbox import get_warp_matrix
+
+    rng = np.random.default_rng(seed)
+    W, H = case.image_size
+    images = rng.integers(0, 256, (case.images, H, W, 3), dtype=np.uint8)
+    index = np.arange(case.crops) % case.images
+    w, h = case.crop_size
+    center = np.stack([rng.uniform(0.2 * W, 0.8 * W, case.crops), rng.uniform(0.2 * H, 0.8 * H, case.crops)], -1)
+    bh = rng.uniform(0.2, 0.6, case.crops) * H
+    scale = np.stack([bh * w / h, bh], -1) * 1.25
+    rot = np.where(rng.uniform(size=case.crops) < 0.6, rng.uniform(-30, 30, case.crops), 0.0)
+    mats = get_warp_matrix(torch.from_numpy(center), torch.from_numpy(scale), torch.from_numpy(rot), (w, h))
+    return images, index, mats.to(torch.float64)
+
+
+def cv2_topdown(images: np.ndarray, index: np.ndarray, mats: np.ndarray, crop_size) -> list:
+    """What MMPose's pipeline does per sample: cv2.warpAffine, then normalise and HWC->CHW."""
+    import cv2
+
+    mean, std = np.array(MEAN, np.float32), np.array(STD, np.float32)
+    out = []
+    for n in range(len(index)):
+        crop = cv2.warpAffine(images[index[n]], mats[n], crop_size, flags=cv2.INTER_LINEAR)
+        crop = crop[..., ::-1].astype(np.float32)  # BGR -> RGB
+        out.append(np.ascontiguousarray(((crop - mean) / std).transpose(2, 0, 1)))
+    return out
+
+
+def run_warp(cases, quick: bool, use_cuda: bool, copy_bw: Optional[float], out=print) -> list[dict]:
+    """The warp table: per-sample cv2 path vs our CPU kernel vs our CUDA kernel. The bandwidth floor
+    counts the crops written (float32) plus one source pixel read per crop pixel (uint8)."""
+    rows = []
+    for case in cases:
+        images, index, mats = make_warp_inputs(case)
+        w, h = case.crop_size
+        dense = torch.from_numpy(images)
+        idx_t = torch.from_numpy(index)
+        mats_np = mats.numpy()
+
+        def ours(imgs, m, i):
+            return ops.warp_affine(imgs, m, (w, h), image_index=i, mean=MEAN, std=STD, bgr_to_rgb=True)
+
+        cv2_s = time_host(lambda: cv2_topdown(images, index, mats_np, (w, h)), 0.2 if quick else 1.0, 3 if quick else 30)
+        cpu_s = time_host(lambda: ours(dense, mats, idx_t), 0.2 if quick else 1.0, 3 if quick else 30)
+        floor_bytes = case.crops * 3 * h * w * (4 + 1)
+        row = dict(case=case.name, sizes=case.describe(), mbytes=floor_bytes / 1e6, cv2_ms=cv2_s * 1e3,
+                   cpu_ms=cpu_s * 1e3, cpu_speedup=cv2_s / cpu_s)
+        if use_cuda:
+            dense_d, mats_d, idx_d = dense.cuda(), mats.cuda(), idx_t.cuda()
+            got, want = ours(dense_d, mats_d, idx_d).cpu(), ours(dense, mats, idx_t)
+            row["max_abs_diff"] = float((got - want).abs().max())
+            ragged = RaggedImages.from_dense(dense).to("cuda")
+            mean_d, std_d = torch.tensor(MEAN, device="cuda"), torch.tensor(STD, device="cuda")
+            gpu_s = time_cuda_graph(lambda: torch.ops.pyposefast.warp_affine(
+                ragged.data, ragged.offsets, ragged.sizes, idx_d, mats_d, 3, w, h, mean_d, std_d, True, False, 0.0,
+                torch.float32), replays=20)
+            floor_s = floor_bytes / copy_bw
+            row.update(cuda_us=gpu_s * 1e6, cuda_call_us=time_cuda_eager(lambda: ours(dense_d, mats_d, idx_d), 100) * 1e6,
+                       cuda_vs_cpu=cpu_s / gpu_s, floor_us=floor_s * 1e6, x_floor=gpu_s / floor_s)
+            del dense_d
+            torch.cuda.empty_cache()
+        rows.append(row)
+        cols = f"{'case':<14} {'sizes':<40} {'MB':>6} {'cv2 path ms':>12} {'CPU ms':>8} {'CPU x':>6}"
+        vals = (f"{row['case']:<14} {row['sizes']:<40} {row['mbytes']:>6.1f} {row['cv2_ms']:>12.2f} "
+                f"{row['cpu_ms']:>8.2f} {row['cpu_speedup']:>6.1f}")
+        if use_cuda:
+            cols += f" {'CUDA us':>9} {'call us':>8} {'CUDA/CPU x':>10} {'floor us':>9} {'x floor':>8} {'|diff|':>8}"
+            vals += (f" {row['cuda_us']:>9.1f} {row['cuda_call_us']:>8.1f} {row['cuda_vs_cpu']:>10.0f} "
+                     f"{row['floor_us']:>9.1f} {row['x_floor']:>8.2f} {row['max_abs_diff']:>8.1e}")
+        out((cols + "\n" + vals) if len(rows) == 1 else vals)
+    lines = ["targets:"]
+    coco = next((r for r in rows if r["case"] == "top-down COCO"), None)
+    large = next((r for r in rows if r["case"] == "large"), None)
+    if coco:
+        lines.append(f"  CPU kernel >= 2x the per-sample cv2 path (64 crops): {coco['cpu_speedup']:.1f}x "
+                     f"{'MET' if coco['cpu_speedup'] >= 2 else 'MISSED'}")
+        if use_cuda:
+            lines.append(f"  CUDA 64 crops <= 60 us: {coco['cuda_us']:.1f} us {'MET' if coco['cuda_us'] <= 60 else 'MISSED'}")
+    if large and use_cuda:
+        lines.append(f"  CUDA large case within 2.5x of the bandwidth floor: {large['x_floor']:.2f}x "
+                     f"{'MET' if large['x_floor'] <= 2.5 else 'MISSED'}")
+    out("\n".join(lines))
+    return rows
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
+    parser.add_argument("--only", action="append", choices=["heatmap", "warp"], default=None,
+                        help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
                         help="only cases whose name contains this text (repeatable)")
     args = parser.parse_args(argv)
-    cases = CASES if not args.case else [c for c in CASES if any(s in c.name for s in args.case)]
-    run(cases, quick=args.quick, cuda=False if args.cpu_only else None)
+    parser_cases = args.case
+    cases = CASES if not parser_cases else [c for c in CASES if any(s in c.name for s in parser_cases)]
+    warp_cases = WARP_CASES if not parser_cases else [c for c in WARP_CASES if any(s in c.name for s in parser_cases)]
+    if args.only:
+        cases = cases if "heatmap" in args.only else []
+        warp_cases = warp_cases if "warp" in args.only else []
+    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None)
     return 0

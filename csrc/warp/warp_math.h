@@ -57,6 +57,16 @@ struct Taps {
 
 constexpr double kFarAway = 1e9;  // keeps float->int conversions defined
 
+// floor() for |v| < kFarAway without a libm call (baseline x86-64 has no SSE4.1 round instruction).
+PPF_HD int64_t floor_to_int(double v) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<int64_t>(floor(v));
+#else
+  const int64_t i = static_cast<int64_t>(v);  // truncates toward zero
+  return i - (static_cast<double>(i) > v ? 1 : 0);
+#endif
+}
+
 PPF_HD Taps source_taps(const InverseAffine& inv, int64_t x, int64_t y, int64_t src_w, int64_t src_h) {
   Taps t;
   t.any = false;
@@ -67,11 +77,10 @@ PPF_HD Taps source_taps(const InverseAffine& inv, int64_t x, int64_t y, int64_t 
   const double sx = add_rn(add_rn(mul_rn(inv.a, xd), mul_rn(inv.b, yd)), inv.c);
   const double sy = add_rn(add_rn(mul_rn(inv.d, xd), mul_rn(inv.e, yd)), inv.f);
   if (!(fabs(sx) < kFarAway && fabs(sy) < kFarAway)) return t;
-  const double fx0 = floor(sx), fy0 = floor(sy);
-  t.x0 = static_cast<int64_t>(fx0);
-  t.y0 = static_cast<int64_t>(fy0);
-  t.fx = static_cast<float>(sx - fx0);
-  t.fy = static_cast<float>(sy - fy0);
+  t.x0 = floor_to_int(sx);
+  t.y0 = floor_to_int(sy);
+  t.fx = static_cast<float>(sx - static_cast<double>(t.x0));
+  t.fy = static_cast<float>(sy - static_cast<double>(t.y0));
   t.any = !(t.x0 >= src_w || t.x0 + 1 < 0 || t.y0 >= src_h || t.y0 + 1 < 0);
   return t;
 }

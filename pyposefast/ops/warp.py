@@ -34,11 +34,13 @@ def _channel_vector(name: str, value, C: int, device: torch.device) -> torch.Ten
 
 
 def _check_index_values(images: RaggedImages, image_index: torch.Tensor) -> None:
-    """Value checks that need the data: done on CPU metadata; skipped while tracing."""
-    if torch.compiler.is_compiling():
+    """Value checks of image_index and the ragged metadata. They read the values (one device sync for
+    CUDA tensors), so they are skipped while torch.compile traces or a CUDA graph is captured; the
+    kernels themselves never read outside ``images`` (a bad index or size gives a border crop)."""
+    if torch.compiler.is_compiling() or (torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()):
         return
-    idx = image_index.detach().cpu() if image_index.device.type == "cpu" or image_index.numel() < 65536 else None
-    if idx is not None and idx.numel():
+    idx = image_index.detach().cpu()
+    if idx.numel():
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= len(images):
             raise IndexError(f"image_index values must be in [0, {len(images)}), got min {lo} max {hi}")

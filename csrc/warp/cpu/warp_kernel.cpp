@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/cpu_memory.h"
 #include "warp/warp_checks.h"
 #include "warp/warp_math.h"
 
@@ -35,36 +36,55 @@ Source source_of(int64_t n, const int64_t* index, const int64_t* offsets, const 
   return s;
 }
 
-template <typename in_t, typename out_t, typename acc_t>
+// One crop pixel, all channels. kC > 0 fixes the channel count at compile time (3: BGR/RGB images).
+template <int kC, typename in_t, typename out_t, typename acc_t>
+inline void warp_pixel(const in_t* img, const Source& s, const Taps& t, int64_t C, const float* mean,
+                       const float* stddev, bool bgr_to_rgb, acc_t border, out_t* o, int64_t plane) {
+  const int64_t nc = kC > 0 ? kC : C;
+  const acc_t fx = t.fx, fy = t.fy;
+  const acc_t w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
+  const int64_t p00 = (t.y0 * s.width + t.x0) * nc, row = s.width * nc;
+  // all four taps inside the image: no per-tap tests
+  const bool inside = t.any && t.x0 >= 0 && t.x0 + 1 < s.width && t.y0 >= 0 && t.y0 + 1 < s.height;
+  const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
+  const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
+  for (int64_t c = 0; c < nc; ++c) {
+    const int64_t sc = bgr_to_rgb ? nc - 1 - c : c;
+    acc_t v;
+    if (inside) {
+      const in_t* q = img + p00 + sc;
+      v = (w00 * static_cast<acc_t>(q[0]) + w01 * static_cast<acc_t>(q[nc])) +
+          (w10 * static_cast<acc_t>(q[row]) + w11 * static_cast<acc_t>(q[row + nc]));
+    } else if (t.any) {
+      const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(img[p00 + sc]) : border;
+      const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(img[p00 + nc + sc]) : border;
+      const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + row + sc]) : border;
+      const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + row + nc + sc]) : border;
+      v = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11);
+    } else {
+      v = border;
+    }
+    if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
+    o[c * plane] = static_cast<out_t>(v);
+  }
+}
+
+template <int kC, typename in_t, typename out_t, typename acc_t>
 void warp_forward(const in_t* src, int64_t numel, const int64_t* offsets, const int64_t* sizes, int64_t B,
                   const int64_t* index, const double* matrices, int64_t N, int64_t C, int64_t w, int64_t h,
                   const float* mean, const float* stddev, bool bgr_to_rgb, bool flip, acc_t border, out_t* out) {
+  const int64_t plane = w * h;
   at::parallel_for(0, N * h, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, w)), [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t n = row / h, y = row % h;
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r / h, y = r % h;
       const Source s = source_of(n, index, offsets, sizes, B, C, numel);
       InverseAffine inv = invert_affine(matrices + 6 * n);
       inv.valid = inv.valid && s.ok;
       const in_t* img = src + s.offset;
+      out_t* o = out + n * C * plane + y * w;
       for (int64_t x = 0; x < w; ++x) {
         const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
-        const acc_t fx = t.fx, fy = t.fy;
-        const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
-        const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
-        const int64_t p00 = (t.y0 * s.width + t.x0) * C;
-        for (int64_t c = 0; c < C; ++c) {
-          const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
-          acc_t v = border;
-          if (t.any) {
-            const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(img[p00 + sc]) : border;
-            const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(img[p00 + C + sc]) : border;
-            const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + s.width * C + sc]) : border;
-            const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + s.width * C + C + sc]) : border;
-            v = (1 - fy) * ((1 - fx) * v00 + fx * v01) + fy * ((1 - fx) * v10 + fx * v11);
-          }
-          if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
-          out[((n * C + c) * h + y) * w + x] = static_cast<out_t>(v);
-        }
+        warp_pixel<kC, in_t, out_t, acc_t>(img, s, t, C, mean, stddev, bgr_to_rgb, border, o + x, plane);
       }
     }
   });
@@ -118,17 +138,23 @@ at::Tensor warp_affine_cpu(const at::Tensor& images, const at::Tensor& image_off
   const int64_t N = idx.size(0), B = off.size(0);
   auto out = at::empty({N, channels, out_h, out_w}, images.options().dtype(out_dtype));
   if (out.numel() == 0) return out;
+  advise_huge_pages(out.data_ptr(), out.nbytes());
   const float* mean_ptr = mu.numel() ? mu.const_data_ptr<float>() : nullptr;
   const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
   PPF_DISPATCH_IMAGE_TYPES(img.scalar_type(), "warp_affine_cpu", [&] {
     using in_t = scalar_t;
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out_dtype, "warp_affine_cpu_out", [&] {
       using acc_t = std::conditional_t<std::is_same_v<in_t, double> || std::is_same_v<scalar_t, double>, double, float>;
-      warp_forward<in_t, scalar_t, acc_t>(img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(),
-                                          sz.const_data_ptr<int64_t>(), B, idx.const_data_ptr<int64_t>(),
-                                          mat.const_data_ptr<double>(), N, channels, out_w, out_h, mean_ptr, std_ptr,
-                                          bgr_to_rgb, flip, static_cast<acc_t>(border_value),
-                                          out.mutable_data_ptr<scalar_t>());
+      auto run = [&](auto kernel) {
+        kernel(img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(),
+               B, idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), N, channels, out_w, out_h, mean_ptr,
+               std_ptr, bgr_to_rgb, flip, static_cast<acc_t>(border_value), out.mutable_data_ptr<scalar_t>());
+      };
+      if (channels == 3) {
+        run(warp_forward<3, in_t, scalar_t, acc_t>);
+      } else {
+        run(warp_forward<0, in_t, scalar_t, acc_t>);
+      }
     });
   });
   return out;

@@ -57,9 +57,10 @@ __global__ void __launch_bounds__(kThreads)
     const int32_t y = p / w, x = p - (p / w) * w;
     const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
     const acc_t fx = t.fx, fy = t.fy;
+    const acc_t w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
     const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
     const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
-    const int64_t p00 = (t.y0 * s.width + t.x0) * C;
+    const int64_t p00 = (t.y0 * s.width + t.x0) * C, row = s.width * C;
     out_t* o = out + n * C * plane + p;
     for (int64_t c = 0; c < C; ++c) {
       const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
@@ -67,9 +68,9 @@ __global__ void __launch_bounds__(kThreads)
       if (t.any) {
         const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(img[p00 + sc]) : border;
         const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(img[p00 + C + sc]) : border;
-        const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + s.width * C + sc]) : border;
-        const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + s.width * C + C + sc]) : border;
-        v = (1 - fy) * ((1 - fx) * v00 + fx * v01) + fy * ((1 - fx) * v10 + fx * v11);
+        const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + row + sc]) : border;
+        const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + row + C + sc]) : border;
+        v = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11);
       }
       if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
       o[c * plane] = static_cast<out_t>(v);
