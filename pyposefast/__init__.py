@@ -16,6 +16,6 @@ from ._extension import build_info, cuda_available, load_extension
 
 load_extension()
 
-from . import codecs, ops  # noqa: E402
+from . import codecs, datasets, ops, structures  # noqa: E402
 
-__all__ = ["__version__", "build_info", "cuda_available", "codecs", "ops"]
+__all__ = ["__version__", "build_info", "cuda_available", "codecs", "datasets", "ops", "structures"]

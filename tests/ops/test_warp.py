@@ -118,16 +118,17 @@ def test_empty_batches(device):
     assert out.shape == (0, 3, 4, 4)
 
 
-def test_large_image_in_ragged_batch():
+@pytest.mark.parametrize("device", DEVICES)
+def test_large_image_in_ragged_batch(device):
     rng = np.random.default_rng(3)
     big = rng.integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
     small = rng.integers(0, 256, (1, 1, 3), dtype=np.uint8)
     mats = np.stack([random_matrices(rng, 1, 64, 64, [(3000, 4000)])[0], random_matrices(rng, 1, 64, 64, [(1, 1)])[0]])
-    out = ops.warp_affine(RaggedImages.from_images([big, small]), torch.from_numpy(mats), (64, 64),
-                          image_index=torch.tensor([0, 1]))
+    out = ops.warp_affine(RaggedImages.from_images([big, small]).to(device), torch.from_numpy(mats).to(device),
+                          (64, 64), image_index=torch.tensor([0, 1], device=device))
     for n, img in enumerate([big, small]):
         ref = cv2.warpAffine(img, mats[n], (64, 64), flags=cv2.INTER_LINEAR).astype(np.float32)
-        assert np.abs(np.floor(out[n].permute(1, 2, 0).numpy() + 0.5) - ref).max() <= 1.0
+        assert np.abs(np.floor(out[n].permute(1, 2, 0).cpu().numpy() + 0.5) - ref).max() <= 1.0
 
 
 def test_errors_name_the_argument():
