@@ -50,7 +50,7 @@ PPF_HD InverseAffine invert_affine(const double* m) {
 
 // The four source taps of one crop pixel: integer top-left (x0, y0) and float weights.
 struct Taps {
-  int64_t x0, y0;
+  int32_t x0, y0;  // |coordinates| < kFarAway < 2^31
   float fx, fy;  // fractional offsets in [0, 1)
   bool any;      // false when the pixel is entirely border
 };
@@ -77,11 +77,11 @@ PPF_HD Taps source_taps(const InverseAffine& inv, int64_t x, int64_t y, int64_t 
   const double sx = add_rn(add_rn(mul_rn(inv.a, xd), mul_rn(inv.b, yd)), inv.c);
   const double sy = add_rn(add_rn(mul_rn(inv.d, xd), mul_rn(inv.e, yd)), inv.f);
   if (!(fabs(sx) < kFarAway && fabs(sy) < kFarAway)) return t;
-  t.x0 = floor_to_int(sx);
-  t.y0 = floor_to_int(sy);
+  t.x0 = static_cast<int32_t>(floor_to_int(sx));
+  t.y0 = static_cast<int32_t>(floor_to_int(sy));
   t.fx = static_cast<float>(sx - static_cast<double>(t.x0));
   t.fy = static_cast<float>(sy - static_cast<double>(t.y0));
-  t.any = !(t.x0 >= src_w || t.x0 + 1 < 0 || t.y0 >= src_h || t.y0 + 1 < 0);
+  t.any = !(t.x0 >= src_w || t.x0 + 1 < 0 || t.y0 >= src_h || t.y0 + 1 < 0);  // some tap inside
   return t;
 }
 

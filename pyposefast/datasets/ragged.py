@@ -34,6 +34,9 @@ class RaggedImages:
     offsets: torch.Tensor
     sizes: torch.Tensor
     channels: int
+    # CPU copies of offsets/sizes, kept when the metadata moves to a device (checks need no sync)
+    cpu_offsets: Optional[torch.Tensor] = None
+    cpu_sizes: Optional[torch.Tensor] = None
 
     def __post_init__(self) -> None:
         if self.data.dim() != 1:
@@ -42,6 +45,8 @@ class RaggedImages:
             raise ValueError("RaggedImages.offsets must be [B] and sizes [B, 2]")
         self.offsets = self.offsets.to(torch.int64)
         self.sizes = self.sizes.to(torch.int64)
+        if self.offsets.device.type == "cpu":
+            self.cpu_offsets, self.cpu_sizes = self.offsets, self.sizes
 
     @staticmethod
     def from_images(images: Sequence[ImageLike]) -> "RaggedImages":
@@ -91,11 +96,13 @@ class RaggedImages:
     def to(self, device: Union[str, torch.device], non_blocking: bool = False) -> "RaggedImages":
         return RaggedImages(self.data.to(device, non_blocking=non_blocking),
                             self.offsets.to(device, non_blocking=non_blocking),
-                            self.sizes.to(device, non_blocking=non_blocking), self.channels)
+                            self.sizes.to(device, non_blocking=non_blocking), self.channels,
+                            self.cpu_offsets, self.cpu_sizes)
 
     def pin_memory(self) -> "RaggedImages":
         """For DataLoader(pin_memory=True): page-locked buffers make ``to(cuda, non_blocking)`` async."""
-        return RaggedImages(self.data.pin_memory(), self.offsets.pin_memory(), self.sizes.pin_memory(), self.channels)
+        return RaggedImages(self.data.pin_memory(), self.offsets.pin_memory(), self.sizes.pin_memory(), self.channels,
+                            self.cpu_offsets, self.cpu_sizes)
 
 
 def collate_images(images: Sequence[ImageLike], pin_memory: bool = False) -> RaggedImages:

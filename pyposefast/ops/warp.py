@@ -39,12 +39,12 @@ def _check_index_values(images: RaggedImages, image_index: torch.Tensor) -> None
     kernels themselves never read outside ``images`` (a bad index or size gives a border crop)."""
     if torch.compiler.is_compiling() or (torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()):
         return
-    idx = image_index.detach().cpu()
-    if idx.numel():
-        lo, hi = int(idx.min()), int(idx.max())
+    if image_index.numel():
+        lo, hi = (int(v) for v in torch.aminmax(image_index.detach()))  # one device sync at most
         if lo < 0 or hi >= len(images):
             raise IndexError(f"image_index values must be in [0, {len(images)}), got min {lo} max {hi}")
-    sizes, offsets = images.sizes.detach().cpu(), images.offsets.detach().cpu()
+    sizes = images.cpu_sizes if images.cpu_sizes is not None else images.sizes.detach().cpu()
+    offsets = images.cpu_offsets if images.cpu_offsets is not None else images.offsets.detach().cpu()
     if sizes.numel() and bool((sizes < 0).any()):
         raise ValueError("images.sizes must be non-negative")
     ends = offsets + sizes[:, 0] * sizes[:, 1] * images.channels
@@ -93,9 +93,7 @@ def warp_affine(
     if isinstance(images, torch.Tensor):
         if images.dim() != 4:
             raise ValueError(f"images must be [B, H, W, C] or RaggedImages, got shape {tuple(images.shape)}")
-        ragged = RaggedImages.from_dense(images)
-        ragged = RaggedImages(ragged.data, ragged.offsets.to(images.device), ragged.sizes.to(images.device),
-                              ragged.channels)
+        ragged = RaggedImages.from_dense(images).to(images.device)  # metadata from CPU: checks need no sync
     elif isinstance(images, RaggedImages):
         ragged = images
     else:

@@ -256,7 +256,7 @@ def test_cuda_backward_matches_cpu():
     idx = torch.tensor([0, 1, 0, 1, 0])
     grads = []
     for dev in ("cpu", "cuda"):
-        data = ragged.data.to(dev).requires_grad_(True)
+        data = ragged.data.detach().clone().to(dev).requires_grad_(True)
         r = RaggedImages(data, ragged.offsets.to(dev), ragged.sizes.to(dev), 3)
         out = ops.warp_affine(r, mats.to(dev), (16, 16), image_index=idx.to(dev), mean=MEAN, std=STD)
         (out * torch.linspace(-1, 1, out.numel(), device=dev).view_as(out)).sum().backward()

@@ -43,7 +43,7 @@ inline void warp_pixel(const in_t* img, const Source& s, const Taps& t, int64_t 
   const int64_t nc = kC > 0 ? kC : C;
   const acc_t fx = t.fx, fy = t.fy;
   const acc_t w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
-  const int64_t p00 = (t.y0 * s.width + t.x0) * nc, row = s.width * nc;
+  const int64_t p00 = (static_cast<int64_t>(t.y0) * s.width + t.x0) * nc, row = s.width * nc;
   // all four taps inside the image: no per-tap tests
   const bool inside = t.any && t.x0 >= 0 && t.x0 + 1 < s.width && t.y0 >= 0 && t.y0 + 1 < s.height;
   const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
@@ -108,8 +108,8 @@ void warp_backward(const grad_t* grad, int64_t numel, const int64_t* offsets, co
           if (!t.any) continue;
           const grad_t fx = t.fx, fy = t.fy;
           const grad_t wts[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
-          const int64_t xs[4] = {t.x0, t.x0 + 1, t.x0, t.x0 + 1};
-          const int64_t ys[4] = {t.y0, t.y0, t.y0 + 1, t.y0 + 1};
+          const int64_t xs[4] = {t.x0, t.x0 + 1LL, t.x0, t.x0 + 1LL};
+          const int64_t ys[4] = {t.y0, t.y0, t.y0 + 1LL, t.y0 + 1LL};
           for (int64_t c = 0; c < C; ++c) {
             grad_t g = grad[((n * C + c) * h + y) * w + x];
             if (stddev != nullptr) g /= static_cast<grad_t>(stddev[c]);

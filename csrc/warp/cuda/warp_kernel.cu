@@ -40,40 +40,81 @@ __device__ __forceinline__ Source source_of(int64_t n, const int64_t* __restrict
   return s;
 }
 
-template <typename in_t, typename out_t, typename acc_t>
-__global__ void __launch_bounds__(kThreads)
+template <typename T>
+struct alignas(sizeof(T) * 4) Vec4 {
+  T v[4];
+};
+
+// Each block stages its crop's source and inverse matrix once in shared memory; each thread then
+// produces kVec consecutive crop pixels (all channels), stored as one vector per channel plane when
+// the planes are aligned.
+template <typename in_t, typename out_t, typename acc_t, bool kAligned>
+__global__ void __launch_bounds__(kThreads, 4)
     warp_forward_kernel(const in_t* __restrict__ src, int64_t numel, const int64_t* __restrict__ offsets,
                         const int64_t* __restrict__ sizes, int64_t B, const int64_t* __restrict__ index,
                         const double* __restrict__ matrices, int64_t C, int32_t w, int32_t h,
                         const float* __restrict__ mean, const float* __restrict__ stddev, bool bgr_to_rgb, bool flip,
                         acc_t border, out_t* __restrict__ out) {
+  constexpr int kVec = 4;
+  __shared__ Source s_src;
+  __shared__ InverseAffine s_inv;
   const int64_t n = blockIdx.x;
-  const Source s = source_of(n, index, offsets, sizes, B, C, numel);
-  InverseAffine inv = invert_affine(matrices + 6 * n);
-  inv.valid = inv.valid && s.ok;
+  if (threadIdx.x == 0) {
+    s_src = source_of(n, index, offsets, sizes, B, C, numel);
+    InverseAffine inv = invert_affine(matrices + 6 * n);
+    inv.valid = inv.valid && s_src.ok;
+    s_inv = inv;
+  }
+  __syncthreads();
+  const Source s = s_src;
+  const InverseAffine inv = s_inv;
   const in_t* img = src + s.offset;
   const int32_t plane = w * h;
-  for (int32_t p = blockIdx.y * kThreads + threadIdx.x; p < plane; p += gridDim.y * kThreads) {
-    const int32_t y = p / w, x = p - (p / w) * w;
-    const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
-    const acc_t fx = t.fx, fy = t.fy;
-    const acc_t w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
-    const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
-    const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
-    const int64_t p00 = (t.y0 * s.width + t.x0) * C, row = s.width * C;
-    out_t* o = out + n * C * plane + p;
+  out_t* out_n = out + n * C * plane;
+  const int64_t row = s.width * C;
+  for (int32_t p0 = (blockIdx.y * kThreads + threadIdx.x) * kVec; p0 < plane; p0 += gridDim.y * kThreads * kVec) {
+    int32_t y = p0 / w, x = p0 - (p0 / w) * w;
+    Taps taps[kVec];
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      taps[j] = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
+      if (++x == w) {
+        x = 0;
+        ++y;
+      }
+    }
     for (int64_t c = 0; c < C; ++c) {
       const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
-      acc_t v = border;
-      if (t.any) {
-        const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(img[p00 + sc]) : border;
-        const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(img[p00 + C + sc]) : border;
-        const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(img[p00 + row + sc]) : border;
-        const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(img[p00 + row + C + sc]) : border;
-        v = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11);
+      const acc_t mu = mean != nullptr ? static_cast<acc_t>(mean[c]) : acc_t(0);
+      const acc_t sd = mean != nullptr ? static_cast<acc_t>(stddev[c]) : acc_t(1);
+      Vec4<out_t> vals;
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) {
+        const Taps& t = taps[j];
+        acc_t v = border;
+        if (t.any) {
+          const acc_t fx = t.fx, fy = t.fy;
+          const acc_t w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
+          const bool in_x0 = t.x0 >= 0 && t.x0 < s.width, in_x1 = t.x0 + 1 >= 0 && t.x0 + 1 < s.width;
+          const bool in_y0 = t.y0 >= 0 && t.y0 < s.height, in_y1 = t.y0 + 1 >= 0 && t.y0 + 1 < s.height;
+          const int64_t p00 = (static_cast<int64_t>(t.y0) * s.width + t.x0) * C + sc;
+          const acc_t v00 = in_y0 && in_x0 ? static_cast<acc_t>(__ldg(img + p00)) : border;
+          const acc_t v01 = in_y0 && in_x1 ? static_cast<acc_t>(__ldg(img + p00 + C)) : border;
+          const acc_t v10 = in_y1 && in_x0 ? static_cast<acc_t>(__ldg(img + p00 + row)) : border;
+          const acc_t v11 = in_y1 && in_x1 ? static_cast<acc_t>(__ldg(img + p00 + row + C)) : border;
+          v = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11);
+        }
+        if (mean != nullptr) v = (v - mu) / sd;
+        vals.v[j] = static_cast<out_t>(v);
       }
-      if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
-      o[c * plane] = static_cast<out_t>(v);
+      out_t* o = out_n + c * plane;
+      if (kAligned && p0 + kVec <= plane) {
+        *reinterpret_cast<Vec4<out_t>*>(o + p0) = vals;
+      } else {
+#pragma unroll
+        for (int j = 0; j < kVec; ++j)
+          if (p0 + j < plane) o[p0 + j] = vals.v[j];
+      }
     }
   }
 }
@@ -102,7 +143,7 @@ __global__ void __launch_bounds__(kThreads)
       const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
 #pragma unroll
       for (int k = 0; k < 4; ++k) {
-        const int64_t xx = t.x0 + (k & 1), yy = t.y0 + (k >> 1);
+        const int64_t xx = static_cast<int64_t>(t.x0) + (k & 1), yy = static_cast<int64_t>(t.y0) + (k >> 1);
         if (xx >= 0 && xx < s.width && yy >= 0 && yy < s.height) atomicAdd(gimg + (yy * s.width + xx) * C + sc, g * wts[k]);
       }
     }
@@ -132,13 +173,16 @@ at::Tensor warp_affine_cuda(const at::Tensor& images, const at::Tensor& image_of
   if (out.numel() == 0) return out;
   const float* mean_ptr = mu.numel() ? mu.const_data_ptr<float>() : nullptr;
   const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
-  const dim3 grid = crop_grid(N, out_w * out_h);
+  const dim3 grid = crop_grid(N, (out_w * out_h + 3) / 4);
+  const int64_t plane = out_w * out_h;
+  const bool aligned = plane % 4 == 0 && reinterpret_cast<uintptr_t>(out.data_ptr()) % (4 * out.element_size()) == 0;
   auto stream = c10::cuda::getCurrentCUDAStream();
   PPF_DISPATCH_IMAGE_TYPES(img.scalar_type(), "warp_affine_cuda", [&] {
     using in_t = scalar_t;
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out_dtype, "warp_affine_cuda_out", [&] {
       using acc_t = std::conditional_t<std::is_same_v<in_t, double> || std::is_same_v<scalar_t, double>, double, float>;
-      warp_forward_kernel<in_t, scalar_t, acc_t><<<grid, kThreads, 0, stream>>>(
+      auto kernel = aligned ? warp_forward_kernel<in_t, scalar_t, acc_t, true> : warp_forward_kernel<in_t, scalar_t, acc_t, false>;
+      kernel<<<grid, kThreads, 0, stream>>>(
           img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(), B,
           idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), channels, static_cast<int32_t>(out_w),
           static_cast<int32_t>(out_h), mean_ptr, std_ptr, bgr_to_rgb, flip, static_cast<acc_t>(border_value),
