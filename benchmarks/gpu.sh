@@ -96,7 +96,7 @@ fi
 
 if step bench; then
   echo "== pyposefast bench"
-  pyposefast bench 2>&1 | tee "$OUT/bench.txt"
+  pyposefast bench ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
   echo "== pytest-benchmark (CUDA suite)"
   $PY -m pytest benchmarks -q -k cuda --benchmark-only --benchmark-columns=min,median,max,rounds \
     -p no:cacheprovider 2>&1 | tail -15 | tee "$OUT/pytest-benchmark.txt"
