@@ -48,14 +48,15 @@ struct alignas(sizeof(T) * 4) Vec4 {
 // Each block stages its crop's source and inverse matrix once in shared memory; each thread then
 // produces kVec consecutive crop pixels (all channels), stored as one vector per channel plane when
 // the planes are aligned.
-template <typename in_t, typename out_t, typename acc_t, bool kAligned>
+template <typename in_t, typename out_t, typename acc_t, bool kAligned, int kC>
 __global__ void __launch_bounds__(kThreads, 4)
     warp_forward_kernel(const in_t* __restrict__ src, int64_t numel, const int64_t* __restrict__ offsets,
                         const int64_t* __restrict__ sizes, int64_t B, const int64_t* __restrict__ index,
-                        const double* __restrict__ matrices, int64_t C, int32_t w, int32_t h,
+                        const double* __restrict__ matrices, int64_t C_runtime, int32_t w, int32_t h,
                         const float* __restrict__ mean, const float* __restrict__ stddev, bool bgr_to_rgb, bool flip,
                         acc_t border, out_t* __restrict__ out) {
   constexpr int kVec = 4;
+  const int64_t C = kC > 0 ? kC : C_runtime;  // 3 (RGB/BGR) is compiled with a fixed channel count
   __shared__ Source s_src;
   __shared__ InverseAffine s_inv;
   const int64_t n = blockIdx.x;
@@ -83,6 +84,7 @@ __global__ void __launch_bounds__(kThreads, 4)
         ++y;
       }
     }
+#pragma unroll
     for (int64_t c = 0; c < C; ++c) {
       const int64_t sc = bgr_to_rgb ? C - 1 - c : c;
       const acc_t mu = mean != nullptr ? static_cast<acc_t>(mean[c]) : acc_t(0);
@@ -150,11 +152,19 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-dim3 crop_grid(int64_t N, int64_t plane) {
+// blockIdx.x = crop; along y, enough blocks per crop for ~16 blocks per SM in total, each looping
+// over an equal share of the crop's tiles (the per-block set-up is paid once per share).
+dim3 crop_grid(int64_t N, int64_t items) {
   TORCH_CHECK(N < (int64_t{1} << 31), "warp_affine: too many crops for one launch (", N, ")");
-  TORCH_CHECK(plane < (int64_t{1} << 31), "warp_affine: output planes above 2^31 pixels are not supported");
-  const int64_t tiles = std::min<int64_t>((plane + kThreads - 1) / kThreads, kMaxTilesY);
-  return dim3(static_cast<unsigned>(N), static_cast<unsigned>(std::max<int64_t>(tiles, 1)));
+  TORCH_CHECK(items < (int64_t{1} << 31), "warp_affine: output planes above 2^31 pixels are not supported");
+  int device = 0, sms = 132;
+  C10_CUDA_CHECK(cudaGetDevice(&device));
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const int64_t tiles = std::max<int64_t>(1, (items + kThreads - 1) / kThreads);
+  const int64_t wanted = std::max<int64_t>(1, (16 * static_cast<int64_t>(sms) + N - 1) / N);
+  const int64_t per_block = (tiles + std::min(tiles, wanted) - 1) / std::min(tiles, wanted);
+  const int64_t blocks_y = std::min<int64_t>((tiles + per_block - 1) / per_block, kMaxTilesY);
+  return dim3(static_cast<unsigned>(N), static_cast<unsigned>(blocks_y));
 }
 
 at::Tensor warp_affine_cuda(const at::Tensor& images, const at::Tensor& image_offsets, const at::Tensor& image_sizes,
@@ -181,7 +191,11 @@ at::Tensor warp_affine_cuda(const at::Tensor& images, const at::Tensor& image_of
     using in_t = scalar_t;
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out_dtype, "warp_affine_cuda_out", [&] {
       using acc_t = std::conditional_t<std::is_same_v<in_t, double> || std::is_same_v<scalar_t, double>, double, float>;
-      auto kernel = aligned ? warp_forward_kernel<in_t, scalar_t, acc_t, true> : warp_forward_kernel<in_t, scalar_t, acc_t, false>;
+      auto kernel = channels == 3
+                        ? (aligned ? warp_forward_kernel<in_t, scalar_t, acc_t, true, 3>
+                                   : warp_forward_kernel<in_t, scalar_t, acc_t, false, 3>)
+                        : (aligned ? warp_forward_kernel<in_t, scalar_t, acc_t, true, 0>
+                                   : warp_forward_kernel<in_t, scalar_t, acc_t, false, 0>);
       kernel<<<grid, kThreads, 0, stream>>>(
           img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(), B,
           idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), channels, static_cast<int32_t>(out_w),
