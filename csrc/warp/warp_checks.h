@@ -46,5 +46,37 @@ inline void check_warp_inputs(const at::Tensor& images, const at::Tensor& offset
   }
 }
 
+// One call of a warp op: checked, contiguous inputs (mean/std may be empty: no normalisation).
+struct WarpCall {
+  at::Tensor images, offsets, sizes, index, matrices, mean, std;
+  int64_t N, B;
+  const float* mean_ptr() const { return mean.numel() ? mean.const_data_ptr<float>() : nullptr; }
+  const float* std_ptr() const { return std.numel() ? std.const_data_ptr<float>() : nullptr; }
+};
+
+inline WarpCall prepare_warp_call(const at::Tensor& images, const at::Tensor& offsets, const at::Tensor& sizes,
+                                  const at::Tensor& index, const at::Tensor& matrices, int64_t channels,
+                                  const at::Tensor& norm_mean, const at::Tensor& norm_std, const char* op) {
+  check_warp_inputs(images, offsets, sizes, index, matrices, channels, norm_mean, norm_std, op);
+  WarpCall c;
+  c.images = images.contiguous();
+  c.offsets = offsets.contiguous();
+  c.sizes = sizes.contiguous();
+  c.index = index.contiguous();
+  c.matrices = matrices.contiguous();
+  c.mean = norm_mean.contiguous();
+  c.std = norm_std.contiguous();
+  c.N = index.size(0);
+  c.B = offsets.size(0);
+  return c;
+}
+
+inline void check_backward_grad(const at::Tensor& grad, const at::Tensor& images, const at::Tensor& index,
+                                int64_t channels) {
+  TORCH_CHECK(images.is_floating_point(), "_warp_affine_backward: images must be floating point");
+  TORCH_CHECK(grad.dim() == 4 && grad.size(0) == index.size(0) && grad.size(1) == channels,
+              "_warp_affine_backward: grad must be [N, C, h, w], got ", grad.sizes());
+}
+
 }  // namespace warp
 }  // namespace pyposefast

@@ -85,5 +85,24 @@ PPF_HD Taps source_taps(const InverseAffine& inv, int64_t x, int64_t y, int64_t 
   return t;
 }
 
+// What one crop reads: its source image, or nothing (bad index or metadata: an all-border crop).
+// Checked here, in the kernels, so that even a direct torch.ops call never reads out of bounds.
+struct Source {
+  int64_t offset, height, width;
+  bool ok;
+};
+
+PPF_HD Source source_of(int64_t n, const int64_t* index, const int64_t* offsets, const int64_t* sizes, int64_t B,
+                        int64_t C, int64_t numel) {
+  Source s{0, 0, 0, false};
+  const int64_t b = index[n];
+  if (b < 0 || b >= B) return s;
+  s.offset = offsets[b];
+  s.height = sizes[2 * b];
+  s.width = sizes[2 * b + 1];
+  s.ok = s.offset >= 0 && s.height >= 0 && s.width >= 0 && s.offset + s.height * s.width * C <= numel;
+  return s;
+}
+
 }  // namespace warp
 }  // namespace pyposefast

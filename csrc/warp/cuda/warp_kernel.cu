@@ -22,23 +22,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int64_t kMaxTilesY = 65535;
 
-struct Source {
-  int64_t offset, height, width;
-  bool ok;
-};
-
-__device__ __forceinline__ Source source_of(int64_t n, const int64_t* __restrict__ index,
-                                            const int64_t* __restrict__ offsets, const int64_t* __restrict__ sizes,
-                                            int64_t B, int64_t C, int64_t numel) {
-  Source s{0, 0, 0, false};
-  const int64_t b = index[n];
-  if (b < 0 || b >= B) return s;
-  s.offset = offsets[b];
-  s.height = sizes[2 * b];
-  s.width = sizes[2 * b + 1];
-  s.ok = s.offset >= 0 && s.height >= 0 && s.width >= 0 && s.offset + s.height * s.width * C <= numel;
-  return s;
-}
 
 template <typename T>
 struct alignas(sizeof(T) * 4) Vec4 {
@@ -171,23 +154,17 @@ at::Tensor warp_affine_cuda(const at::Tensor& images, const at::Tensor& image_of
                             const at::Tensor& image_index, const at::Tensor& matrices, int64_t channels,
                             int64_t out_w, int64_t out_h, const at::Tensor& norm_mean, const at::Tensor& norm_std,
                             bool bgr_to_rgb, bool flip, double border_value, at::ScalarType out_dtype) {
-  check_warp_inputs(images, image_offsets, image_sizes, image_index, matrices, channels, norm_mean, norm_std,
-                    "warp_affine");
   TORCH_CHECK(out_w > 0 && out_h > 0, "warp_affine: output size must be positive, got ", out_w, "x", out_h);
   const c10::cuda::CUDAGuard guard(images.device());
-  const auto img = images.contiguous();
-  const auto off = image_offsets.contiguous(), sz = image_sizes.contiguous(), idx = image_index.contiguous();
-  const auto mat = matrices.contiguous(), mu = norm_mean.contiguous(), sd = norm_std.contiguous();
-  const int64_t N = idx.size(0), B = off.size(0);
-  auto out = at::empty({N, channels, out_h, out_w}, images.options().dtype(out_dtype));
+  const WarpCall c = prepare_warp_call(images, image_offsets, image_sizes, image_index, matrices, channels, norm_mean,
+                                       norm_std, "warp_affine");
+  auto out = at::empty({c.N, channels, out_h, out_w}, images.options().dtype(out_dtype));
   if (out.numel() == 0) return out;
-  const float* mean_ptr = mu.numel() ? mu.const_data_ptr<float>() : nullptr;
-  const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
-  const dim3 grid = crop_grid(N, (out_w * out_h + 3) / 4);
   const int64_t plane = out_w * out_h;
+  const dim3 grid = crop_grid(c.N, (plane + 3) / 4);
   const bool aligned = plane % 4 == 0 && reinterpret_cast<uintptr_t>(out.data_ptr()) % (4 * out.element_size()) == 0;
   auto stream = c10::cuda::getCurrentCUDAStream();
-  PPF_DISPATCH_IMAGE_TYPES(img.scalar_type(), "warp_affine_cuda", [&] {
+  PPF_DISPATCH_IMAGE_TYPES(c.images.scalar_type(), "warp_affine_cuda", [&] {
     using in_t = scalar_t;
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out_dtype, "warp_affine_cuda_out", [&] {
       using acc_t = std::conditional_t<std::is_same_v<in_t, double> || std::is_same_v<scalar_t, double>, double, float>;
@@ -197,10 +174,10 @@ at::Tensor warp_affine_cuda(const at::Tensor& images, const at::Tensor& image_of
                         : (aligned ? warp_forward_kernel<in_t, scalar_t, acc_t, true, 0>
                                    : warp_forward_kernel<in_t, scalar_t, acc_t, false, 0>);
       kernel<<<grid, kThreads, 0, stream>>>(
-          img.const_data_ptr<in_t>(), img.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(), B,
-          idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), channels, static_cast<int32_t>(out_w),
-          static_cast<int32_t>(out_h), mean_ptr, std_ptr, bgr_to_rgb, flip, static_cast<acc_t>(border_value),
-          out.mutable_data_ptr<scalar_t>());
+          c.images.const_data_ptr<in_t>(), c.images.numel(), c.offsets.const_data_ptr<int64_t>(),
+          c.sizes.const_data_ptr<int64_t>(), c.B, c.index.const_data_ptr<int64_t>(), c.matrices.const_data_ptr<double>(),
+          channels, static_cast<int32_t>(out_w), static_cast<int32_t>(out_h), c.mean_ptr(), c.std_ptr(), bgr_to_rgb,
+          flip, static_cast<acc_t>(border_value), out.mutable_data_ptr<scalar_t>());
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   });
@@ -211,26 +188,21 @@ at::Tensor warp_affine_backward_cuda(const at::Tensor& grad, const at::Tensor& i
                                      const at::Tensor& image_sizes, const at::Tensor& image_index,
                                      const at::Tensor& matrices, int64_t channels, const at::Tensor& norm_std,
                                      bool bgr_to_rgb, bool flip) {
-  check_warp_inputs(images, image_offsets, image_sizes, image_index, matrices, channels, norm_std, norm_std,
-                    "_warp_affine_backward");
-  TORCH_CHECK(images.is_floating_point(), "_warp_affine_backward: images must be floating point");
-  TORCH_CHECK(grad.dim() == 4 && grad.size(0) == image_index.size(0) && grad.size(1) == channels,
-              "_warp_affine_backward: grad must be [N, C, h, w], got ", grad.sizes());
   const c10::cuda::CUDAGuard guard(images.device());
+  const WarpCall c = prepare_warp_call(images, image_offsets, image_sizes, image_index, matrices, channels, norm_std,
+                                       norm_std, "_warp_affine_backward");
+  check_backward_grad(grad, images, image_index, channels);
   const auto g = grad.contiguous().to(images.scalar_type());
-  const auto off = image_offsets.contiguous(), sz = image_sizes.contiguous(), idx = image_index.contiguous();
-  const auto mat = matrices.contiguous(), sd = norm_std.contiguous();
   auto grad_images = at::zeros_like(images);
-  const int64_t N = idx.size(0), B = off.size(0);
   if (g.numel() == 0) return grad_images;
-  const float* std_ptr = sd.numel() ? sd.const_data_ptr<float>() : nullptr;
-  const dim3 grid = crop_grid(N, g.size(2) * g.size(3));
+  const dim3 grid = crop_grid(c.N, g.size(2) * g.size(3));
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(images.scalar_type(), "warp_affine_backward_cuda", [&] {
     warp_backward_kernel<scalar_t><<<grid, kThreads, 0, stream>>>(
-        g.const_data_ptr<scalar_t>(), images.numel(), off.const_data_ptr<int64_t>(), sz.const_data_ptr<int64_t>(), B,
-        idx.const_data_ptr<int64_t>(), mat.const_data_ptr<double>(), channels, static_cast<int32_t>(g.size(3)),
-        static_cast<int32_t>(g.size(2)), std_ptr, bgr_to_rgb, flip, grad_images.mutable_data_ptr<scalar_t>());
+        g.const_data_ptr<scalar_t>(), images.numel(), c.offsets.const_data_ptr<int64_t>(),
+        c.sizes.const_data_ptr<int64_t>(), c.B, c.index.const_data_ptr<int64_t>(), c.matrices.const_data_ptr<double>(),
+        channels, static_cast<int32_t>(g.size(3)), static_cast<int32_t>(g.size(2)), c.std_ptr(), bgr_to_rgb, flip,
+        grad_images.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return grad_images;
