@@ -11,6 +11,7 @@ on CUDA it uses atomics and is not bit-deterministic).
 
 from __future__ import annotations
 
+import functools
 from typing import Optional, Sequence, Union
 
 import torch
@@ -24,13 +25,27 @@ IMAGE_DTYPES = (torch.uint8, torch.float32, torch.float64)
 OUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 
-def _channel_vector(name: str, value, C: int, device: torch.device) -> torch.Tensor:
+@functools.lru_cache(maxsize=64)
+def _device_vector(values: tuple, device: torch.device) -> torch.Tensor:
+    """Per-channel constants as a float32 tensor on ``device``, copied there once per value set."""
+    return torch.tensor(values, dtype=torch.float32, device=device)
+
+
+def _channel_vector(name: str, value, C: int, device: torch.device, nonzero: bool = False) -> torch.Tensor:
+    """mean/std as float32 [C] on the images' device; checked on the host (no device sync)."""
+    compiling = torch.compiler.is_compiling()
     if value is None:
-        return torch.empty(0, dtype=torch.float32, device=device)
-    t = torch.as_tensor(value, dtype=torch.float32).to(device).reshape(-1)
-    if t.numel() != C:
-        raise ValueError(f"{name} must have one value per channel ({C}), got {t.numel()}")
-    return t
+        return torch.empty(0, dtype=torch.float32, device=device) if compiling else _device_vector((), device)
+    if isinstance(value, torch.Tensor):
+        if compiling:
+            return value.to(device=device, dtype=torch.float32).reshape(-1)
+        value = value.detach().cpu().reshape(-1).tolist()
+    values = tuple(float(v) for v in value)
+    if len(values) != C:
+        raise ValueError(f"{name} must have one value per channel ({C}), got {len(values)}")
+    if nonzero and any(v == 0 for v in values):
+        raise ValueError(f"{name} must be non-zero, got {values}")
+    return torch.tensor(values, dtype=torch.float32, device=device) if compiling else _device_vector(values, device)
 
 
 def _check_index_values(images: RaggedImages, image_index: torch.Tensor) -> None:
@@ -120,9 +135,7 @@ def warp_affine(
         raise ValueError("mean and std must be given together")
     C = ragged.channels
     mean_t = _channel_vector("mean", mean, C, device)
-    std_t = _channel_vector("std", std, C, device)
-    if std_t.numel() and not torch.compiler.is_compiling() and bool((std_t == 0).any()):
-        raise ValueError("std must be non-zero")
+    std_t = _channel_vector("std", std, C, device, nonzero=True)
     if out_dtype not in OUT_DTYPES:
         raise TypeError(f"out_dtype must be one of float32, float16, bfloat16, float64, got {out_dtype!r}")
     _check_index_values(ragged, image_index)
