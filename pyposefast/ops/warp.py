@@ -89,7 +89,8 @@ def warp_affine(
             from ``pyposefast.structures.get_warp_matrix``. Computed in float64.
         output_size (tuple[int, int]): crop size (w, h).
         image_index (Tensor[N] int64, optional): source image of each crop; None means crop n
-            comes from image n (N == B).
+            comes from image n (N == B). On the images' device or on the CPU (then it is checked
+            without a device sync and copied).
         mean, std (sequence of C floats, optional): per output channel normalisation
             ``(v - mean) / std`` (both or neither).
         bgr_to_rgb (bool): reverse the channel order (applied before normalisation).
@@ -125,11 +126,13 @@ def warp_affine(
     if image_index is None:
         if N != len(ragged):
             raise ValueError(f"without image_index, matrices must have one row per image ({len(ragged)}), got {N}")
-        image_index = torch.arange(N, device=device)
+        image_index = torch.arange(N)  # on the host: checked there, then copied
     image_index = _checks.require_tensor("image_index", image_index)
     if image_index.dtype.is_floating_point or image_index.dtype == torch.bool or image_index.shape != (N,):
         raise ValueError(f"image_index must be an integer tensor [N] = [{N}], got {image_index.dtype} {tuple(image_index.shape)}")
-    _checks.require_same_device("image_index", image_index, "images", ragged.data)
+    if image_index.device != device and image_index.device.type != "cpu":
+        raise ValueError(f"image_index is on {image_index.device} but images is on {device}; pass it on the images' "
+                         "device or on the CPU")
     w, h = _checks.size_pair("output_size", output_size)
     if (mean is None) != (std is None):
         raise ValueError("mean and std must be given together")
@@ -140,7 +143,8 @@ def warp_affine(
         raise TypeError(f"out_dtype must be one of float32, float16, bfloat16, float64, got {out_dtype!r}")
     _check_index_values(ragged, image_index)
     return torch.ops.pyposefast.warp_affine(
-        ragged.data, ragged.offsets.to(device), ragged.sizes.to(device), image_index.to(torch.int64),
+        ragged.data, ragged.offsets.to(device), ragged.sizes.to(device),
+        image_index.to(device=device, dtype=torch.int64, non_blocking=True),
         matrices.detach().to(torch.float64).contiguous(), C, w, h, mean_t, std_t, bool(bgr_to_rgb), bool(flip),
         float(border_value), out_dtype,
     )
