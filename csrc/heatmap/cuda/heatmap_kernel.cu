@@ -74,6 +74,8 @@ __global__ void __launch_bounds__(kThreads, 4)
                              int64_t K, int32_t H, int32_t W, double sigma, int64_t method) {
   __shared__ GaussianParams params[kChunk];
   __shared__ double msra_table[2 * kMaxReach + 1];
+  __shared__ int s_list[kChunk];
+  __shared__ int s_count;
   const int64_t plane = blockIdx.x;
   const int64_t b = plane / K, k = plane % K;
   const int32_t plane_size = H * W;
@@ -109,9 +111,26 @@ __global__ void __launch_bounds__(kThreads, 4)
         load_params(params, kp, vis, weights, b, n0, count, N, K, k, H, W, sigma, method, tile == 0);
         __syncthreads();
       }
-      if (p0 >= plane_size) continue;
-      for (int i = 0; i < count; ++i) {
-        const GaussianParams& p = params[i];
+      // Many instances (bottom-up): first list the ones whose window meets this tile, so that every
+      // pixel loops over a handful instead of all of them. Max-merging does not depend on order.
+      const bool cull = count > 8;  // block-uniform
+      int listed = count;
+      if (cull) {
+        if (threadIdx.x == 0) s_count = 0;
+        __syncthreads();
+        const int32_t tile_first = tile * tile_pixels;
+        const int32_t tile_last = min(plane_size, tile_first + tile_pixels) - 1;
+        if (static_cast<int>(threadIdx.x) < count) {
+          const GaussianParams& q = params[threadIdx.x];
+          if (q.active && q.x_begin < q.x_end && q.y_begin < q.y_end && q.y_begin * W + q.x_begin <= tile_last &&
+              (q.y_end - 1) * W + q.x_end - 1 >= tile_first)
+            s_list[atomicAdd(&s_count, 1)] = static_cast<int>(threadIdx.x);
+        }
+        __syncthreads();
+        listed = s_count;
+      }
+      for (int ii = 0; ii < listed && p0 < plane_size; ++ii) {
+        const GaussianParams& p = params[cull ? s_list[ii] : ii];
         // skip unless the thread's kVec pixels overlap the window's flat index range
         if (!p.active || p0 > (p.y_end - 1) * W + p.x_end - 1 ||
             p0 + kVec - 1 < p.y_begin * W + p.x_begin)
@@ -144,6 +163,7 @@ __global__ void __launch_bounds__(kThreads, 4)
           }
         }
       }
+      if (cull) __syncthreads();  // s_list / s_count are reused by the next tile or chunk
     }
     if (p0 < plane_size) store_pixels<out_t, kAligned>(hm, p0, plane_size, acc);
   }
