@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from ..structures.bbox import FLIP_DIRECTIONS, _choice, _pair
+from ..structures._args import FLIP_DIRECTIONS, _choice, _pair
 from ..structures.keypoint import flip_keypoints
 
 __all__ = ["truncated_normal", "RandomBBoxTransform", "RandomFlip", "RandomHalfBody"]

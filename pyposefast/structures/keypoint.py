@@ -14,16 +14,15 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .bbox import (
+from .bbox import _invert64, _matrices
+from ._args import (
     FLIP_DIRECTIONS,
     ArrayOrTensor,
     _array,
     _broadcast_batch,
     _choice,
     _float_dtype,
-    _invert64,
     _last_dim,
-    _matrices,
     _pair,
     _use_torch,
     _wh,
