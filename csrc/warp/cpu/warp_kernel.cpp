@@ -65,8 +65,34 @@ void warp_forward(const in_t* src, int64_t numel, const int64_t* offsets, const 
       inv.valid = inv.valid && s.ok;
       const in_t* img = src + s.offset;
       out_t* o = out + n * C * plane + y * w;
+      // Row terms of the source position, associated as in source_taps ((a x + b y) + c).
+      const double by = inv.b * static_cast<double>(y), ey = inv.e * static_cast<double>(y);
       for (int64_t x = 0; x < w; ++x) {
-        const Taps t = source_taps(inv, flip ? w - 1 - x : x, y, s.width, s.height);
+        const int64_t xs = flip ? w - 1 - x : x;
+        if constexpr (kC > 0) {
+          // Fast path: the four taps inside the image (most crop pixels); same arithmetic as below.
+          const double sx = (inv.a * static_cast<double>(xs) + by) + inv.c;
+          const double sy = (inv.d * static_cast<double>(xs) + ey) + inv.f;
+          if (inv.valid && std::fabs(sx) < kFarAway && std::fabs(sy) < kFarAway) {
+            const int64_t x0 = floor_to_int(sx), y0 = floor_to_int(sy);
+            if (x0 >= 0 && x0 + 1 < s.width && y0 >= 0 && y0 + 1 < s.height) {
+              const acc_t fx = static_cast<float>(sx - static_cast<double>(x0));
+              const acc_t fy = static_cast<float>(sy - static_cast<double>(y0));
+              const acc_t w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
+              const in_t* q = img + (y0 * s.width + x0) * kC;
+              const int64_t row = s.width * kC;
+              for (int c = 0; c < kC; ++c) {
+                const int sc = bgr_to_rgb ? kC - 1 - c : c;
+                acc_t v = (w00 * static_cast<acc_t>(q[sc]) + w01 * static_cast<acc_t>(q[kC + sc])) +
+                          (w10 * static_cast<acc_t>(q[row + sc]) + w11 * static_cast<acc_t>(q[row + kC + sc]));
+                if (mean != nullptr) v = (v - static_cast<acc_t>(mean[c])) / static_cast<acc_t>(stddev[c]);
+                o[x + c * plane] = static_cast<out_t>(v);
+              }
+              continue;
+            }
+          }
+        }
+        const Taps t = source_taps(inv, xs, y, s.width, s.height);
         warp_pixel<kC, in_t, out_t, acc_t>(img, s, t, C, mean, stddev, bgr_to_rgb, border, o + x, plane);
       }
     }
