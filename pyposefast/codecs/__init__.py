@@ -4,8 +4,8 @@ Each codec's ``encode`` takes one sample as NumPy arrays (or tensors) like MMPos
 ``batch_encode`` takes a batch of tensors and runs on their device in one kernel launch.
 """
 
-from .base import BaseKeypointCodec
+from .base import BaseKeypointCodec, HeatmapCodec
 from .msra_heatmap import MSRAHeatmap
 from .udp_heatmap import UDPHeatmap
 
-__all__ = ["BaseKeypointCodec", "MSRAHeatmap", "UDPHeatmap"]
+__all__ = ["BaseKeypointCodec", "HeatmapCodec", "MSRAHeatmap", "UDPHeatmap"]

@@ -100,3 +100,52 @@ def encode_batch(
     scale = torch.from_numpy(scale_factor).to(kp.device)
     heatmaps, weights = draw(kp / scale, vis)
     return dict(heatmaps=heatmaps, keypoint_weights=weights)
+
+
+class HeatmapCodec(BaseKeypointCodec):
+    """A codec whose targets come from one heatmap op; subclasses say which (``_draw``).
+
+    Attributes a subclass sets: ``scale_factor`` (ndarray[2] float32, input pixels per heatmap pixel).
+    """
+
+    label_mapping_table = dict(keypoint_weights="keypoint_weights")
+    field_mapping_table = dict(heatmaps="heatmaps")
+    scale_factor: np.ndarray
+
+    def _draw(self, dtype: torch.dtype = torch.float32) -> DrawFn:
+        """The op call: (keypoints in heatmap pixels, visibility) -> (heatmaps, weights)."""
+        raise NotImplementedError
+
+    def encode(self, keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike] = None) -> dict:
+        """Encode one sample's keypoints.
+
+        Args:
+            keypoints (ndarray or Tensor [N, K, 2]): (x, y) in input-image pixels. MMPose accepts
+                N = 1 only; here N > 1 instances are merged as the op merges them (Gaussians: max;
+                UDP combined: the last visible instance draws each keypoint, as MMPose's generator).
+            keypoints_visible (ndarray or Tensor [N, K], optional): visibility; None = all visible.
+
+        Returns:
+            dict: ``heatmaps`` [C, H, W] float32 (C = K, or 3K for UDP combined) and
+            ``keypoint_weights`` [N, K] (float32, or the visibility's floating dtype for NumPy
+            input, as MMPose copies it). NumPy in, NumPy out; tensors in, tensors out on their device.
+        """
+        return encode_sample(keypoints, keypoints_visible, self.scale_factor, self._draw())
+
+    def batch_encode(
+        self,
+        keypoints: torch.Tensor,
+        keypoints_visible: Optional[torch.Tensor] = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> dict:
+        """Encode a top-down batch (one instance per sample) in one kernel launch on its device.
+
+        Args:
+            keypoints (Tensor[B, K, 2]): (x, y) in input-image pixels.
+            keypoints_visible (Tensor[B, K], optional): visibility; None = all visible.
+            dtype (torch.dtype): heatmap dtype (float32, float16 or bfloat16).
+
+        Returns:
+            dict: ``heatmaps`` Tensor[B, C, H, W] and ``keypoint_weights`` Tensor[B, K] float32.
+        """
+        return encode_batch(keypoints, keypoints_visible, self.scale_factor, self._draw(dtype))

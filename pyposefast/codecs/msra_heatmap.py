@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 import torch
 
 from .. import ops
 from ..ops import _checks
-from .base import ArrayLike, BaseKeypointCodec, encode_batch, encode_sample
+from .base import HeatmapCodec
 
 
-class MSRAHeatmap(BaseKeypointCodec):
+class MSRAHeatmap(HeatmapCodec):
     """Represent keypoints as Gaussian heatmaps, MMPose 1.x ``MSRAHeatmap`` (same arguments, same
     numbers).
 
@@ -29,9 +29,6 @@ class MSRAHeatmap(BaseKeypointCodec):
         unbiased (bool): DARK encoding (float centre). Defaults to False.
         blur_kernel_size (int): DARK modulation kernel size used by decoding. Defaults to 11.
     """
-
-    label_mapping_table = dict(keypoint_weights="keypoint_weights")
-    field_mapping_table = dict(heatmaps="heatmaps")
 
     def __init__(
         self,
@@ -57,48 +54,8 @@ class MSRAHeatmap(BaseKeypointCodec):
     def method(self) -> str:
         return "unbiased" if self.unbiased else "msra"
 
-    def encode(self, keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike] = None) -> dict:
-        """Encode one sample's keypoints into heatmaps.
-
-        Args:
-            keypoints (ndarray or Tensor [N, K, 2]): (x, y) in input-image pixels. MMPose accepts
-                N = 1 only; here N > 1 instances are max-merged into the same K maps.
-            keypoints_visible (ndarray or Tensor [N, K], optional): visibility; None = all visible.
-
-        Returns:
-            dict: ``heatmaps`` [K, H, W] float32 and ``keypoint_weights`` [N, K] (float32, or the
-            visibility's floating dtype for NumPy input, as MMPose copies it). NumPy in, NumPy out;
-            tensors in, tensors out on the same device.
-        """
-        return encode_sample(
-            keypoints,
-            keypoints_visible,
-            self.scale_factor,
-            lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, self.method),
-        )
-
-    def batch_encode(
-        self,
-        keypoints: torch.Tensor,
-        keypoints_visible: Optional[torch.Tensor] = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> dict:
-        """Encode a top-down batch (one instance per sample) in one kernel launch on its device.
-
-        Args:
-            keypoints (Tensor[B, K, 2]): (x, y) in input-image pixels.
-            keypoints_visible (Tensor[B, K], optional): visibility; None = all visible.
-            dtype (torch.dtype): heatmap dtype (float32, float16 or bfloat16).
-
-        Returns:
-            dict: ``heatmaps`` Tensor[B, K, H, W] and ``keypoint_weights`` Tensor[B, K] float32.
-        """
-        return encode_batch(
-            keypoints,
-            keypoints_visible,
-            self.scale_factor,
-            lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, self.method, dtype=dtype),
-        )
+    def _draw(self, dtype: torch.dtype = torch.float32):
+        return lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, self.method, dtype=dtype)
 
     def __repr__(self) -> str:
         return (

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 import torch
 
 from .. import ops
 from ..ops import _checks
-from .base import ArrayLike, BaseKeypointCodec, encode_batch, encode_sample
+from .base import HeatmapCodec
 
 HEATMAP_TYPES = ("gaussian", "combined")
 
 
-class UDPHeatmap(BaseKeypointCodec):
+class UDPHeatmap(HeatmapCodec):
     """Keypoint heatmaps by Unbiased Data Processing, MMPose 1.x ``UDPHeatmap`` (same arguments,
     same numbers).
 
@@ -39,9 +39,6 @@ class UDPHeatmap(BaseKeypointCodec):
     Raises:
         ValueError: unknown ``heatmap_type`` (as MMPose), non-positive sizes, sigma or radius_factor.
     """
-
-    label_mapping_table = dict(keypoint_weights="keypoint_weights")
-    field_mapping_table = dict(heatmaps="heatmaps")
 
     def __init__(
         self,
@@ -76,39 +73,6 @@ class UDPHeatmap(BaseKeypointCodec):
         if self.heatmap_type == "gaussian":
             return lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, "udp", dtype=dtype)
         return lambda kp, vis: ops.udp_offset_heatmaps(kp, vis, self.heatmap_size, self.radius_factor, dtype=dtype)
-
-    def encode(self, keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike] = None) -> dict:
-        """Encode one sample's keypoints.
-
-        Args:
-            keypoints (ndarray or Tensor [N, K, 2]): (x, y) in input-image pixels. MMPose accepts
-                N = 1 only; here N > 1 instances are merged (Gaussian: max; combined: the last
-                visible instance draws each keypoint, as MMPose's generator does).
-            keypoints_visible (ndarray or Tensor [N, K], optional): visibility; None = all visible.
-
-        Returns:
-            dict: ``heatmaps`` [K, H, W] (gaussian) or [3K, H, W] (combined) float32, and
-            ``keypoint_weights`` [N, K]. NumPy in, NumPy out; tensors in, tensors out.
-        """
-        return encode_sample(keypoints, keypoints_visible, self.scale_factor, self._draw())
-
-    def batch_encode(
-        self,
-        keypoints: torch.Tensor,
-        keypoints_visible: Optional[torch.Tensor] = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> dict:
-        """Encode a top-down batch (one instance per sample) in one kernel launch on its device.
-
-        Args:
-            keypoints (Tensor[B, K, 2]): (x, y) in input-image pixels.
-            keypoints_visible (Tensor[B, K], optional): visibility; None = all visible.
-            dtype (torch.dtype): heatmap dtype (float32, float16 or bfloat16).
-
-        Returns:
-            dict: ``heatmaps`` Tensor[B, K or 3K, H, W] and ``keypoint_weights`` Tensor[B, K].
-        """
-        return encode_batch(keypoints, keypoints_visible, self.scale_factor, self._draw(dtype))
 
     def __repr__(self) -> str:
         return (
