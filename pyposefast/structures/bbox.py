@@ -70,6 +70,17 @@ def _padding(padding: Any, use_torch: bool):
     return _number("padding", padding, positive=True)
 
 
+def _bbox_and_padding(bbox: Any, padding: Any) -> Tuple[ArrayOrTensor, Any]:
+    """Checked ``[..., 4]`` box array/tensor (integer tensors promoted to float) and padding."""
+    t = _use_torch(bbox=bbox)
+    bbox = _array("bbox", bbox, t)
+    _last_dim("bbox", bbox, 4)
+    padding = _padding(padding, t)
+    if t and not bbox.is_floating_point():
+        bbox = bbox.to(_float_dtype(bbox))
+    return bbox, padding
+
+
 def bbox_xyxy2cs(bbox: ArrayOrTensor, padding: float = 1.0) -> Tuple[ArrayOrTensor, ArrayOrTensor]:
     """Box ``(x1, y1, x2, y2)`` to ``center = ((x1 + x2) / 2, (y1 + y2) / 2)`` and
     ``scale = (x2 - x1, y2 - y1) * padding``, MMPose's ``bbox_xyxy2cs``.
@@ -90,12 +101,7 @@ def bbox_xyxy2cs(bbox: ArrayOrTensor, padding: float = 1.0) -> Tuple[ArrayOrTens
         TypeError: ``bbox`` is not an array / tensor of real numbers.
         ValueError: ``bbox``'s last dimension is not 4, or ``padding`` is not a positive number.
     """
-    t = _use_torch(bbox=bbox)
-    bbox = _array("bbox", bbox, t)
-    _last_dim("bbox", bbox, 4)
-    padding = _padding(padding, t)
-    if t and not bbox.is_floating_point():
-        bbox = bbox.to(_float_dtype(bbox))
+    bbox, padding = _bbox_and_padding(bbox, padding)
     scale = (bbox[..., 2:4] - bbox[..., 0:2]) * padding
     center = (bbox[..., 2:4] + bbox[..., 0:2]) * 0.5
     return center, scale
@@ -116,12 +122,7 @@ def bbox_xywh2cs(bbox: ArrayOrTensor, padding: float = 1.0) -> Tuple[ArrayOrTens
         TypeError: ``bbox`` is not an array / tensor of real numbers.
         ValueError: ``bbox``'s last dimension is not 4, or ``padding`` is not a positive number.
     """
-    t = _use_torch(bbox=bbox)
-    bbox = _array("bbox", bbox, t)
-    _last_dim("bbox", bbox, 4)
-    padding = _padding(padding, t)
-    if t and not bbox.is_floating_point():
-        bbox = bbox.to(_float_dtype(bbox))
+    bbox, padding = _bbox_and_padding(bbox, padding)
     center = bbox[..., 0:2] + bbox[..., 2:4] * 0.5
     scale = bbox[..., 2:4] * padding
     return center, scale
