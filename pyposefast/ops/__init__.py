@@ -12,5 +12,14 @@ _load_extension()
 from . import _meta  # noqa: E402,F401  (registers the fake kernels)
 from .heatmap import GAUSSIAN_METHODS, gaussian_heatmaps, udp_offset_heatmaps  # noqa: E402
 from .warp import warp_affine  # noqa: E402
+from .decode import HEATMAP_REFINEMENTS, decode_heatmaps, decode_simcc  # noqa: E402
 
-__all__ = ["GAUSSIAN_METHODS", "gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]
+__all__ = [
+    "GAUSSIAN_METHODS",
+    "HEATMAP_REFINEMENTS",
+    "decode_heatmaps",
+    "decode_simcc",
+    "gaussian_heatmaps",
+    "udp_offset_heatmaps",
+    "warp_affine",
+]

@@ -37,3 +37,18 @@ def _warp_affine_fake(images, image_offsets, image_sizes, image_index, matrices,
 def _warp_affine_backward_fake(grad, images, image_offsets, image_sizes, image_index, matrices, channels, std,
                                bgr_to_rgb, flip):
     return torch.empty_like(images)
+
+
+@torch.library.register_fake("pyposefast::decode_heatmaps")
+def _decode_heatmaps_fake(heatmaps, refine, blur_kernel_size, offset_radius):
+    torch._check(heatmaps.dim() == 4, lambda: "heatmaps must be [B, C, H, W]")
+    B, C = heatmaps.shape[0], heatmaps.shape[1]
+    K = C // 3 if refine == "udp_combined" else C
+    return (heatmaps.new_empty((B, K, 2), dtype=torch.float32), heatmaps.new_empty((B, K), dtype=torch.float32))
+
+
+@torch.library.register_fake("pyposefast::decode_simcc")
+def _decode_simcc_fake(simcc_x, simcc_y, blur_x, blur_y):
+    torch._check(simcc_x.dim() == 3, lambda: "simcc_x must be [B, K, Wx]")
+    B, K = simcc_x.shape[0], simcc_x.shape[1]
+    return (simcc_x.new_empty((B, K, 2), dtype=torch.float32), simcc_x.new_empty((B, K), dtype=torch.float32))
