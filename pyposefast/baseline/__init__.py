@@ -4,7 +4,8 @@ They are slow on purpose (one Python loop iteration per instance and keypoint, l
 to read: the tests' oracle and the benchmarks' yardstick. The fast path never imports this package.
 """
 
+from .decode import decode_heatmaps, decode_simcc
 from .heatmap import gaussian_heatmaps, udp_offset_heatmaps
 from .warp import warp_affine
 
-__all__ = ["gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]
+__all__ = ["decode_heatmaps", "decode_simcc", "gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]

@@ -15,8 +15,8 @@ class BaseKeypointCodec:
 
     A codec turns keypoints in input-image space into training targets (``encode``, one sample, NumPy
     or tensors; ``batch_encode``, a batch of tensors on their own device) and network outputs back
-    into keypoints (``decode`` / ``batch_decode``: the keypoint-decoding work, not part of this
-    release).
+    into keypoints in input-image space (``decode``, one sample, MMPose's signature and results;
+    ``batch_decode``, a batch of tensors decoded on their device by one kernel launch).
 
     Class attributes (as in MMPose, used by its data pipeline to route the encoded fields):
         auxiliary_encode_keys (set): extra keyword arguments ``encode`` accepts.
@@ -32,8 +32,11 @@ class BaseKeypointCodec:
 
     @property
     def support_batch_decoding(self) -> bool:
-        """Whether ``batch_decode`` is implemented (not yet in this release)."""
-        return False
+        """Whether ``batch_decode`` is implemented (MMPose's heads then decode the batch at once)."""
+        return type(self).batch_decode is not BaseKeypointCodec.batch_decode
+
+    def batch_decode(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no batched decoding")
 
 
 def to_keypoint_tensors(
@@ -67,6 +70,21 @@ def to_keypoint_tensors(
 
 def to_output(t: torch.Tensor, as_numpy: bool) -> Any:
     return t.cpu().numpy() if as_numpy else t
+
+
+def network_output_tensor(name: str, value: ArrayLike, rank: int, shape: str) -> tuple[torch.Tensor, bool]:
+    """A network output (NumPy or tensor) of the given rank -> (tensor, was_numpy), for decoding."""
+    was_numpy = not isinstance(value, torch.Tensor)
+    if was_numpy:
+        arr = np.asarray(value)
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise TypeError(f"{name} must hold floating-point values, got dtype {arr.dtype}")
+        value = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    elif not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    if value.dim() != rank:
+        raise ValueError(f"{name} must be {shape}, got shape {tuple(value.shape)}")
+    return value.detach(), was_numpy
 
 
 DrawFn = Callable[[torch.Tensor, Optional[torch.Tensor]], "tuple[torch.Tensor, torch.Tensor]"]
@@ -115,6 +133,44 @@ class HeatmapCodec(BaseKeypointCodec):
     def _draw(self, dtype: torch.dtype = torch.float32) -> DrawFn:
         """The op call: (keypoints in heatmap pixels, visibility) -> (heatmaps, weights)."""
         raise NotImplementedError
+
+    def _decode_heatmap_pixels(self, heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoding op call: heatmaps [B, C, H, W] -> (keypoints [B, K, 2] in heatmap pixels, scores)."""
+        raise NotImplementedError
+
+    def _to_input_space(self, keypoints: torch.Tensor) -> torch.Tensor:
+        """Heatmap pixels -> input-image pixels (float32, as MMPose's float32 arithmetic)."""
+        scale = torch.from_numpy(self.scale_factor).to(keypoints.device)
+        return keypoints * scale
+
+    def decode(self, encoded: ArrayLike) -> tuple[Any, Any]:
+        """Decode one sample's heatmaps into keypoints in input-image space (MMPose's ``decode``).
+
+        Args:
+            encoded (ndarray or Tensor [C, H, W]): the network's heatmaps for one sample.
+
+        Returns:
+            tuple: ``keypoints`` [1, K, 2] float32 ((x, y) in input pixels) and ``scores`` [1, K]
+            float32. NumPy in, NumPy out; tensors in, tensors out on their device.
+        """
+        heatmaps, as_numpy = network_output_tensor("encoded", encoded, 3, "[C, H, W]")
+        keypoints, scores = self.batch_decode(heatmaps.unsqueeze(0))
+        return to_output(keypoints, as_numpy), to_output(scores, as_numpy)
+
+    def batch_decode(self, batch_heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode a batch on its device in one kernel launch, never synchronising with the host.
+
+        Args:
+            batch_heatmaps (Tensor[B, C, H, W]): float32/float16/bfloat16 heatmaps (C = K, or 3K
+                for UDP combined).
+
+        Returns:
+            tuple: ``keypoints`` Tensor[B, K, 2] float32 in input-image pixels and ``scores``
+            Tensor[B, K] float32, on the input's device.
+        """
+        heatmaps, _ = network_output_tensor("batch_heatmaps", batch_heatmaps, 4, "[B, C, H, W]")
+        keypoints, scores = self._decode_heatmap_pixels(heatmaps)
+        return self._to_input_space(keypoints), scores
 
     def encode(self, keypoints: ArrayLike, keypoints_visible: Optional[ArrayLike] = None) -> dict:
         """Encode one sample's keypoints.

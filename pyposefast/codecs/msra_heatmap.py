@@ -28,6 +28,9 @@ class MSRAHeatmap(HeatmapCodec):
         sigma (float): Gaussian sigma in heatmap pixels.
         unbiased (bool): DARK encoding (float centre). Defaults to False.
         blur_kernel_size (int): DARK modulation kernel size used by decoding. Defaults to 11.
+
+    Decoding (``decode`` / ``batch_decode``): argmax (location -1 where the maximum is <= 0), then the
+    quarter-offset refinement, or DARK with ``unbiased=True``; keypoints times ``scale_factor``.
     """
 
     def __init__(
@@ -56,6 +59,11 @@ class MSRAHeatmap(HeatmapCodec):
 
     def _draw(self, dtype: torch.dtype = torch.float32):
         return lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, self.method, dtype=dtype)
+
+    def _decode_heatmap_pixels(self, heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # MMPose: argmax, then DARK (unbiased) or the quarter offset; keypoints * scale_factor
+        refine = "dark" if self.unbiased else "quarter"
+        return ops.decode_heatmaps(heatmaps, refine, self.blur_kernel_size)
 
     def __repr__(self) -> str:
         return (

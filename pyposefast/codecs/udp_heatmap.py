@@ -36,6 +36,10 @@ class UDPHeatmap(HeatmapCodec):
         radius_factor (float): disk radius factor (``'combined'``). Defaults to 0.0546875.
         blur_kernel_size (int): modulation kernel size used by decoding. Defaults to 11.
 
+    Decoding: ``'gaussian'``: argmax + DARK-UDP (every keypoint); ``'combined'``: the class map blurred
+    with a ``2 * blur_kernel_size + 1`` kernel, argmax plus the offsets there; then
+    ``keypoints / [W - 1, H - 1] * [w, h]``.
+
     Raises:
         ValueError: unknown ``heatmap_type`` (as MMPose), non-positive sizes, sigma or radius_factor.
     """
@@ -73,6 +77,21 @@ class UDPHeatmap(HeatmapCodec):
         if self.heatmap_type == "gaussian":
             return lambda kp, vis: ops.gaussian_heatmaps(kp, vis, self.heatmap_size, self.sigma, "udp", dtype=dtype)
         return lambda kp, vis: ops.udp_offset_heatmaps(kp, vis, self.heatmap_size, self.radius_factor, dtype=dtype)
+
+    def _decode_heatmap_pixels(self, heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.heatmap_type == "gaussian":
+            return ops.decode_heatmaps(heatmaps, "dark_udp", self.blur_kernel_size)
+        W, H = self.heatmap_size
+        return ops.decode_heatmaps(
+            heatmaps, "udp_combined", 2 * self.blur_kernel_size + 1, self.radius_factor * max(W, H)
+        )
+
+    def _to_input_space(self, keypoints: torch.Tensor) -> torch.Tensor:
+        # MMPose: keypoints / [W - 1, H - 1] * input_size
+        W, H = self.heatmap_size
+        denom = torch.tensor([W - 1, H - 1], dtype=torch.float32, device=keypoints.device)
+        size = torch.tensor(self.input_size, dtype=torch.float32, device=keypoints.device)
+        return keypoints / denom * size
 
     def __repr__(self) -> str:
         return (
