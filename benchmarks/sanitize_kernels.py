@@ -1,5 +1,7 @@
 """Drive every CUDA kernel variant once, for compute-sanitizer (memcheck, racecheck, ...).
 
+Decoding: see the block at the end (every refinement, dtype, exact path, SimCC).
+
 Heatmap targets:
 
 Covers: each method and output dtype, aligned and unaligned planes (vector and scalar stores), planes
@@ -71,5 +73,36 @@ for dtype in (torch.uint8, torch.float32):
         r = RaggedImages(data, ragged.offsets.cuda(), ragged.sizes.cuda(), 3)
         ops.warp_affine(r, mats.cuda(), (19, 23), image_index=index.cuda(), mean=[1.0, 2.0, 3.0], std=[2.0, 3.0, 4.0]).sum().backward()
         torch.cuda.synchronize()
+# decoding: every refinement and input dtype, the exact (full-blur) paths (tiny, huge, zero, negative
+# planes; cross-plane reads of DARK-UDP at (-1, -1)), odd sizes, 1-pixel rows, empty batches, SimCC.
+sys.path.insert(0, ".")
+from tests.ops.test_decode import peaked_maps, peaked_vectors  # noqa: E402
+
+for B, K, H, W in [(3, 9, 64, 48), (2, 8, 7, 5), (1, 8, 1, 9), (0, 17, 64, 48), (2, 0, 8, 8), (1, 8, 130, 129)]:
+    hm = torch.from_numpy(peaked_maps(rng, B, K, H, W))
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        h = hm.to(dtype)
+        for refine, ks in (("none", 1), ("quarter", 1), ("dark", 11), ("dark_udp", 3), ("dark_udp", 11), ("megvii", 5)):
+            want = ops.decode_heatmaps(h, refine, ks)
+            got = ops.decode_heatmaps(h.cuda(), refine, ks)
+            torch.cuda.synchronize()
+            for g, w in zip(got, want):
+                if not torch.allclose(g.cpu(), w, rtol=1e-5, atol=1e-4, equal_nan=True):
+                    failures += 1
+                    print(f"decode MISMATCH {(B, K, H, W)} {dtype} {refine} ks={ks}")
+        if K % 3 == 0 and K:
+            want = ops.decode_heatmaps(h, "udp_combined", 23, 3.5)
+            got = ops.decode_heatmaps(h.cuda(), "udp_combined", 23, 3.5)
+            if not all(torch.allclose(g.cpu(), w, rtol=1e-5, atol=1e-4, equal_nan=True) for g, w in zip(got, want)):
+                failures += 1
+                print(f"decode MISMATCH {(B, K, H, W)} {dtype} udp_combined")
+for B, K, Lx, Ly in [(4, 17, 384, 512), (2, 3, 1, 7), (0, 5, 8, 8)]:
+    x, y = torch.from_numpy(peaked_vectors(rng, B, K, Lx)), torch.from_numpy(peaked_vectors(rng, B, K, Ly))
+    for blur in (None, (29, 35), 3):
+        want = ops.decode_simcc(x, y, blur)
+        got = ops.decode_simcc(x.cuda(), y.cuda(), blur)
+        if not all(torch.allclose(g.cpu(), w, rtol=1e-5, atol=2e-4, equal_nan=True) for g, w in zip(got, want)):
+            failures += 1
+            print(f"simcc MISMATCH {(B, K, Lx, Ly)} blur={blur}")
 print("sanitize driver done, failures:", failures)
 sys.exit(1 if failures else 0)

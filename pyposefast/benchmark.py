@@ -172,7 +172,8 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
     return 2 * nbytes / seconds
 
 
-def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print) -> dict:
+def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
+        decode_cases=None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -189,6 +190,12 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
     if warp_cases:
         out("\n== top-down crops: warp_affine + normalise (kernel family 2)")
         results["warp"] = run_warp(warp_cases, quick, use_cuda, copy_bw, out)
+    from .benchmark_decode import DECODE_CASES, run_decode
+
+    decode_cases = DECODE_CASES if decode_cases is None else decode_cases
+    if decode_cases:
+        out("\n== keypoint decoding (kernel family 4)")
+        results["decode"] = run_decode(decode_cases, quick, use_cuda, copy_bw, out)
     return results
 
 
@@ -370,7 +377,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
-    parser.add_argument("--only", action="append", choices=["heatmap", "warp"], default=None,
+    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode"], default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
                         help="only cases whose name contains this text (repeatable)")
@@ -378,8 +385,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser_cases = args.case
     cases = CASES if not parser_cases else [c for c in CASES if any(s in c.name for s in parser_cases)]
     warp_cases = WARP_CASES if not parser_cases else [c for c in WARP_CASES if any(s in c.name for s in parser_cases)]
+    from .benchmark_decode import DECODE_CASES
+
+    decode_cases = DECODE_CASES if not parser_cases else [c for c in DECODE_CASES if any(s in c.name for s in parser_cases)]
     if args.only:
         cases = cases if "heatmap" in args.only else []
         warp_cases = warp_cases if "warp" in args.only else []
-    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None)
+        decode_cases = decode_cases if "decode" in args.only else []
+    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, decode_cases=decode_cases)
     return 0
