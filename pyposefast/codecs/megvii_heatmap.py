@@ -112,7 +112,9 @@ class MegviiHeatmap(BaseKeypointCodec):
     visibility >= 0.5 lands on pixel ``(kx, ky) = int64(kp / scale_factor)`` (truncation toward zero,
     so ``-1 < kp / scale_factor < 0`` still lands on pixel 0, as coded in MMPose); off-map pixels give
     weight 0. The one-hot map is blurred by ``cv2.GaussianBlur((ks, ks), 0)`` (REFLECT_101 border,
-    OpenCV's kernel for ``ks``), then scaled so the value at (ky, kx) is 255.
+    OpenCV's kernel for ``ks``), then scaled so the value at (ky, kx) is 255. (As coded in MMPose:
+    for a keypoint one pixel in from a border, the reflected taps make the border pixel larger than
+    255; the maximum is then not at the keypoint.)
 
     Encoded:
         - heatmaps (ndarray[K, H, W] float32)
