@@ -96,10 +96,16 @@ def blurred_impulses(
     coef = torch.gather(coef, -1, order)
     n_terms = 2 if r < H - 1 else r + 1  # shorter windows than the reflection period hit at most twice
     out = coef[..., 0, None] * rx[..., None, :]
-    rx64 = rx.to(torch.float64)[..., None, :]
-    for t in range(1, min(n_terms, r + 1)):
-        # fused multiply-add: the float32 product is exact in float64, one rounding to float32
-        out = (out.to(torch.float64) + coef[..., t, None].to(torch.float64) * rx64).to(torch.float32)
+    if min(n_terms, r + 1) > 1:
+        # rows with more than one tap (near a reflecting border) are few: finish only those
+        rows = coef[..., 1] != 0  # [..., H]
+        acc = out[rows].to(torch.float64)  # [M, W]
+        rx_rows = rx[..., None, :].expand(out.shape)[rows].to(torch.float64)
+        coef_rows = coef[rows].to(torch.float64)  # [M, r + 1]
+        for t in range(1, min(n_terms, r + 1)):
+            # fused multiply-add: the float32 product is exact in float64, one rounding to float32
+            acc = (acc + coef_rows[:, t, None] * rx_rows).to(torch.float32).to(torch.float64)
+        out[rows] = acc.to(torch.float32)
     return out
 
 
