@@ -26,7 +26,7 @@ def peaked_maps(rng: np.random.Generator, B: int, K: int, H: int, W: int, specia
             s = rng.uniform(1.5, 3.0)
             blob = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * s * s)) * rng.uniform(0.2, 1.2)
             hm[b, k] = blob + rng.normal(0, 0.005, (H, W))
-    if special and B and K >= 8:
+    if special and B and K >= 8 and H >= 8 and W >= 8:
         hm[0, 0] = 0.0
         hm[0, 1] = -np.abs(hm[0, 1]) - 0.01
         hm[0, 2] = 0.5
