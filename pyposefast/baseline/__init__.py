@@ -5,6 +5,7 @@ to read: the tests' oracle and the benchmarks' yardstick. The fast path never im
 """
 
 from .heatmap import gaussian_heatmaps, udp_offset_heatmaps
+from .nms import oks_nms, soft_oks_nms
 from .warp import warp_affine
 
-__all__ = ["gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]
+__all__ = ["gaussian_heatmaps", "oks_nms", "soft_oks_nms", "udp_offset_heatmaps", "warp_affine"]

@@ -11,6 +11,10 @@ _load_extension()
 
 from . import _meta  # noqa: E402,F401  (registers the fake kernels)
 from .heatmap import GAUSSIAN_METHODS, gaussian_heatmaps, udp_offset_heatmaps  # noqa: E402
+from .nms import SOFT_NMS_METHODS, oks_iou_matrix, oks_nms, soft_oks_nms  # noqa: E402
 from .warp import warp_affine  # noqa: E402
 
-__all__ = ["GAUSSIAN_METHODS", "gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]
+__all__ = [
+    "GAUSSIAN_METHODS", "SOFT_NMS_METHODS", "gaussian_heatmaps", "oks_iou_matrix", "oks_nms", "soft_oks_nms",
+    "udp_offset_heatmaps", "warp_affine",
+]

@@ -37,3 +37,18 @@ def _warp_affine_fake(images, image_offsets, image_sizes, image_index, matrices,
 def _warp_affine_backward_fake(grad, images, image_offsets, image_sizes, image_index, matrices, channels, std,
                                bgr_to_rgb, flip):
     return torch.empty_like(images)
+
+
+@torch.library.register_fake("pyposefast::oks_nms")
+def _oks_nms_fake(keypoints, scores, areas, sigmas, counts, visibility, vis_thr, thr):
+    torch._check(keypoints.dim() == 4 and keypoints.shape[3] == 2, lambda: "keypoints must be [B, N, K, 2]")
+    return keypoints.new_empty((keypoints.shape[0], keypoints.shape[1]), dtype=torch.int64)
+
+
+@torch.library.register_fake("pyposefast::soft_oks_nms")
+def _soft_oks_nms_fake(keypoints, scores, areas, sigmas, counts, visibility, vis_thr, thr, max_dets, method):
+    torch._check(keypoints.dim() == 4 and keypoints.shape[3] == 2, lambda: "keypoints must be [B, N, K, 2]")
+    torch._check(max_dets >= 0, lambda: "max_dets must be >= 0")
+    M = torch.sym_min(keypoints.shape[1], max_dets)
+    return (keypoints.new_empty((keypoints.shape[0], M), dtype=torch.int64),
+            keypoints.new_empty((keypoints.shape[0], M), dtype=torch.float64))
