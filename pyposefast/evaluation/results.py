@@ -10,8 +10,9 @@ ground truth and detections prepared so that it computes what xtcocotools comput
 * ``use_area=False``: the OKS scale and area ranges use ``0.53 * w * h`` of the ground-truth box;
 * annotation ids <= 0 are renumbered (pycocotools takes id 0 for "unmatched"); missing ``iscrowd``
   means 0;
-* a detection's area and box come from its ``'keypoints'`` field (the body part for whole-body),
-  as both tools' ``loadRes`` compute them; an empty result list is allowed.
+* a detection's area is its box's w * h when the results carry boxes, otherwise the extent of its
+  ``'keypoints'`` field (the body part for whole-body), as both tools' ``loadRes`` compute it; an
+  empty result list is allowed.
 
 CrowdPose's ``iou_type='keypoints_crowd'`` (easy/medium/hard AP from the images' ``crowdIndex``) is
 xtcocotools-only: it is not supported here.
@@ -151,6 +152,7 @@ def build_dt(coco_gt, results: Sequence[dict], fields: Sequence[str] = ("keypoin
         body = np.asarray([r["keypoints"] for r in results], dtype=np.float64)
         x, y = body[:, 0::3], body[:, 1::3]
         x0, x1, y0, y1 = x.min(1), x.max(1), y.min(1), y.max(1)
+        use_bbox = bool(results[0].get("bbox"))  # loadRes picks its branch from the first result
         for i, r in enumerate(results):
             kps = _part_keypoints(r, fields)
             if not np.count_nonzero(np.asarray(kps, dtype=np.float64)[2::3] > 0):
@@ -158,9 +160,15 @@ def build_dt(coco_gt, results: Sequence[dict], fields: Sequence[str] = ("keypoin
             a = dict(r)
             a["keypoints"] = kps
             a["score"] = r.get(score_key, r["score"])
-            a["area"] = float((x1[i] - x0[i]) * (y1[i] - y0[i]))
             a["id"] = i + 1
-            a["bbox"] = [float(x0[i]), float(y0[i]), float(x1[i] - x0[i]), float(y1[i] - y0[i])]
+            if use_bbox:  # loadRes' 'bbox' branch: the result's own box and its area
+                if not r.get("bbox"):
+                    raise ValueError("either every result has a 'bbox' or none has (as loadRes reads them)")
+                a["area"] = r["bbox"][2] * r["bbox"][3]
+                a["iscrowd"] = 0
+            else:
+                a["area"] = float((x1[i] - x0[i]) * (y1[i] - y0[i]))
+                a["bbox"] = [float(x0[i]), float(y0[i]), float(x1[i] - x0[i]), float(y1[i] - y0[i])]
             anns.append(a)
     coco = COCO()
     coco.dataset = {"images": list(coco_gt.dataset["images"]), "categories": list(coco_gt.dataset["categories"]),
