@@ -172,7 +172,8 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
     return 2 * nbytes / seconds
 
 
-def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print) -> dict:
+def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
+        eval_only: Optional[list] = None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -189,6 +190,10 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
     if warp_cases:
         out("\n== top-down crops: warp_affine + normalise (kernel family 2)")
         results["warp"] = run_warp(warp_cases, quick, use_cuda, copy_bw, out)
+    if eval_only is None or eval_only:
+        from . import benchmark_eval
+
+        results.update(benchmark_eval.run(quick, use_cuda, eval_only, time_host, time_cuda_graph, out))
     return results
 
 
@@ -370,7 +375,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
-    parser.add_argument("--only", action="append", choices=["heatmap", "warp"], default=None,
+    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "nms", "coco_eval"], default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
                         help="only cases whose name contains this text (repeatable)")
@@ -381,5 +386,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.only:
         cases = cases if "heatmap" in args.only else []
         warp_cases = warp_cases if "warp" in args.only else []
-    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None)
+    eval_only = None if not args.only else [x for x in args.only if x in ("nms", "coco_eval")]
+    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, eval_only=eval_only)
     return 0

@@ -50,8 +50,9 @@ def write_json(obj: Any, path: str) -> str:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
+    text = json.dumps(obj, sort_keys=True, default=default)  # dumps: the C encoder (dump streams in Python)
     with open(path, "w") as f:
-        json.dump(obj, f, sort_keys=True, default=default)
+        f.write(text)
     return path
 
 
