@@ -1,6 +1,7 @@
 """Drive every CUDA kernel variant once, for compute-sanitizer (memcheck, racecheck, ...).
 
-Decoding: see the block at the end (every refinement, dtype, exact path, SimCC).
+Heatmap targets, warp_affine, OKS-NMS (hard and soft) and decoding (every refinement, dtype, exact
+path, SimCC): one block each below.
 
 Heatmap targets:
 
@@ -104,5 +105,34 @@ for B, K, Lx, Ly in [(4, 17, 384, 512), (2, 3, 1, 7), (0, 5, 8, 8)]:
         if not all(torch.allclose(g.cpu(), w, rtol=1e-5, atol=2e-4, equal_nan=True) for g, w in zip(got, want)):
             failures += 1
             print(f"simcc MISMATCH {(B, K, Lx, Ly)} blur={blur}")
+# OKS-NMS: hard and soft (both methods), vis_thr, padded images (counts incl. 0 and N), N above one
+# block (300 > 256 threads), single candidates, empty batches; every result checked against the CPU kernel.
+from pyposefast import ops as _ops  # noqa: E402
+
+sig = np.linspace(0.02, 0.1, 17)
+for B, N in [(5, 30), (2, 300), (3, 1), (0, 4), (2, 0)]:
+    kp = (rng.uniform(0, 100, (B, 1, 1, 2)) + rng.normal(0, 3, (B, N, 17, 2))).astype(np.float32)
+    sc, ar = rng.uniform(size=(B, N)), rng.uniform(100, 1000, (B, N))
+    vis = rng.uniform(size=(B, N, 17)).astype(np.float32)
+    cnt = rng.integers(0, N + 1, B) if B else np.zeros(0, np.int64)
+    if B > 1:
+        cnt[0], cnt[-1] = 0, N
+    cpu = [torch.from_numpy(x) for x in (kp, sc, ar, vis, cnt)]
+    gpu = [x.cuda() for x in cpu]
+    for vis_thr in (None, 0.3):
+        want = _ops.oks_nms(cpu[0], cpu[1], cpu[2], sig, 0.5, counts=cpu[4], visibility=cpu[3], vis_thr=vis_thr)
+        got = _ops.oks_nms(gpu[0], gpu[1], gpu[2], sig, 0.5, counts=gpu[4], visibility=gpu[3], vis_thr=vis_thr)
+        if not torch.equal(got.cpu(), want):
+            failures += 1
+            print(f"oks_nms MISMATCH B={B} N={N} vis_thr={vis_thr}")
+        for method in ("gaussian", "linear"):
+            want = _ops.soft_oks_nms(cpu[0], cpu[1], cpu[2], sig, 0.5, 20, method=method, counts=cpu[4],
+                                     visibility=cpu[3], vis_thr=vis_thr)
+            got = _ops.soft_oks_nms(gpu[0], gpu[1], gpu[2], sig, 0.5, 20, method=method, counts=gpu[4],
+                                    visibility=gpu[3], vis_thr=vis_thr)
+            if not (torch.equal(got[0].cpu(), want[0]) and torch.allclose(got[1].cpu(), want[1], rtol=1e-12, atol=0)):
+                failures += 1
+                print(f"soft_oks_nms MISMATCH B={B} N={N} {method} vis_thr={vis_thr}")
+    torch.cuda.synchronize()
 print("sanitize driver done, failures:", failures)
 sys.exit(1 if failures else 0)

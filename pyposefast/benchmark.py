@@ -173,7 +173,7 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
 
 
 def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
-        decode_cases=None) -> dict:
+        eval_only: Optional[list] = None, decode_cases=None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -196,6 +196,10 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
     if decode_cases:
         out("\n== keypoint decoding (kernel family 4)")
         results["decode"] = run_decode(decode_cases, quick, use_cuda, copy_bw, out)
+    if eval_only is None or eval_only:
+        from . import benchmark_eval
+
+        results.update(benchmark_eval.run(quick, use_cuda, eval_only, time_host, time_cuda_graph, out))
     return results
 
 
@@ -377,7 +381,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
-    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode"], default=None,
+    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode", "nms", "coco_eval"],
+                        default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
                         help="only cases whose name contains this text (repeatable)")
@@ -392,5 +397,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         cases = cases if "heatmap" in args.only else []
         warp_cases = warp_cases if "warp" in args.only else []
         decode_cases = decode_cases if "decode" in args.only else []
-    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, decode_cases=decode_cases)
+    eval_only = None if not args.only else [x for x in args.only if x in ("nms", "coco_eval")]
+    run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, eval_only=eval_only,
+        decode_cases=decode_cases)
     return 0

@@ -6,6 +6,15 @@ to read: the tests' oracle and the benchmarks' yardstick. The fast path never im
 
 from .decode import decode_heatmaps, decode_simcc
 from .heatmap import gaussian_heatmaps, udp_offset_heatmaps
+from .nms import oks_nms, soft_oks_nms
 from .warp import warp_affine
 
-__all__ = ["decode_heatmaps", "decode_simcc", "gaussian_heatmaps", "udp_offset_heatmaps", "warp_affine"]
+__all__ = [
+    "decode_heatmaps",
+    "decode_simcc",
+    "gaussian_heatmaps",
+    "oks_nms",
+    "soft_oks_nms",
+    "udp_offset_heatmaps",
+    "warp_affine",
+]

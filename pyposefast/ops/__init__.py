@@ -11,15 +11,20 @@ _load_extension()
 
 from . import _meta  # noqa: E402,F401  (registers the fake kernels)
 from .heatmap import GAUSSIAN_METHODS, gaussian_heatmaps, udp_offset_heatmaps  # noqa: E402
+from .nms import SOFT_NMS_METHODS, oks_iou_matrix, oks_nms, soft_oks_nms  # noqa: E402
 from .warp import warp_affine  # noqa: E402
 from .decode import HEATMAP_REFINEMENTS, decode_heatmaps, decode_simcc  # noqa: E402
 
 __all__ = [
     "GAUSSIAN_METHODS",
     "HEATMAP_REFINEMENTS",
+    "SOFT_NMS_METHODS",
     "decode_heatmaps",
     "decode_simcc",
     "gaussian_heatmaps",
+    "oks_iou_matrix",
+    "oks_nms",
+    "soft_oks_nms",
     "udp_offset_heatmaps",
     "warp_affine",
 ]

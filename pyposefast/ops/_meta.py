@@ -52,3 +52,16 @@ def _decode_simcc_fake(simcc_x, simcc_y, blur_x, blur_y):
     torch._check(simcc_x.dim() == 3, lambda: "simcc_x must be [B, K, Wx]")
     B, K = simcc_x.shape[0], simcc_x.shape[1]
     return (simcc_x.new_empty((B, K, 2), dtype=torch.float32), simcc_x.new_empty((B, K), dtype=torch.float32))
+@torch.library.register_fake("pyposefast::oks_nms")
+def _oks_nms_fake(keypoints, scores, areas, sigmas, counts, visibility, vis_thr, thr):
+    torch._check(keypoints.dim() == 4 and keypoints.shape[3] == 2, lambda: "keypoints must be [B, N, K, 2]")
+    return keypoints.new_empty((keypoints.shape[0], keypoints.shape[1]), dtype=torch.int64)
+
+
+@torch.library.register_fake("pyposefast::soft_oks_nms")
+def _soft_oks_nms_fake(keypoints, scores, areas, sigmas, counts, visibility, vis_thr, thr, max_dets, method):
+    torch._check(keypoints.dim() == 4 and keypoints.shape[3] == 2, lambda: "keypoints must be [B, N, K, 2]")
+    torch._check(max_dets >= 0, lambda: "max_dets must be >= 0")
+    M = torch.sym_min(keypoints.shape[1], max_dets)
+    return (keypoints.new_empty((keypoints.shape[0], M), dtype=torch.int64),
+            keypoints.new_empty((keypoints.shape[0], M), dtype=torch.float64))
