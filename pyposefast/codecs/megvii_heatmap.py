@@ -8,8 +8,9 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from .. import ops
 from ..ops import _checks
-from .base import ArrayLike, BaseKeypointCodec
+from .base import ArrayLike, BaseKeypointCodec, network_output_tensor, to_output
 from .regression_label import copy_weights, keypoints_to_tensor, visibility_to_tensor
 
 # cv2.getGaussianKernel(k, 0) for k <= 9 (OpenCV 5's fixed tables, in 1/256 units; k = 1: [1])
@@ -210,10 +211,34 @@ class MegviiHeatmap(BaseKeypointCodec):
         heatmaps, zero = self._heatmaps(kp, vis)
         return dict(heatmaps=heatmaps, keypoint_weights=copy_weights(keypoints_visible, zero, False))
 
+    def batch_decode(self, batch_heatmaps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Decode a batch on its device in one kernel launch (MMPose's ``decode`` per sample).
+
+        The heatmaps are blurred (kernel_size, zero border) and rescaled to their original maximum;
+        the argmax of that map moves by ``sign * 0.25 + 0.5`` towards the higher neighbour (only for
+        ``1 < x < W - 1`` and ``1 < y < H - 1``, as coded), times ``scale_factor``; scores are the
+        blurred maximum ``/ 255 + 0.5``.
+
+        Args:
+            batch_heatmaps (Tensor[B, K, H, W]): float32/float16/bfloat16 heatmaps.
+
+        Returns:
+            tuple: ``keypoints`` Tensor[B, K, 2] float32 in input-image pixels and ``scores``
+            Tensor[B, K] float32.
+        """
+        heatmaps, _ = network_output_tensor("batch_heatmaps", batch_heatmaps, 4, "[B, K, H, W]")
+        keypoints, scores = ops.decode_heatmaps(heatmaps, "megvii", int(self.kernel_size))
+        return keypoints * torch.from_numpy(self.scale_factor).to(keypoints.device), scores
+
+    def decode(self, encoded: ArrayLike):
+        """Decode one sample's heatmaps (ndarray or Tensor [K, H, W]) into ``keypoints`` [1, K, 2] and
+        ``scores`` [1, K] (float32) in input-image space; NumPy in, NumPy out."""
+        heatmaps, as_numpy = network_output_tensor("encoded", encoded, 3, "[K, H, W]")
+        keypoints, scores = self.batch_decode(heatmaps.unsqueeze(0))
+        return to_output(keypoints, as_numpy), to_output(scores, as_numpy)
+
     def __repr__(self) -> str:
         return (
             f"MegviiHeatmap(input_size={tuple(self.input_size)}, heatmap_size={tuple(self.heatmap_size)}, "
             f"kernel_size={self.kernel_size})"
         )
-
-    # decode / batch_decode live in the keypoint-decoding work (they call a C++ op).

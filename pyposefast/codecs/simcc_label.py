@@ -9,8 +9,9 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from .. import ops
 from ..ops import _checks
-from .base import ArrayLike, BaseKeypointCodec
+from .base import ArrayLike, BaseKeypointCodec, network_output_tensor, to_output
 from .regression_label import copy_weights, keypoints_to_tensor, visibility_to_tensor
 
 SMOOTHING_TYPES = ("gaussian", "standard")
@@ -206,6 +207,73 @@ class SimCCLabel(BaseKeypointCodec):
         _checks.require_tensor("keypoints", keypoints)
         return self._encode(keypoints, keypoints_visible, "[B, K, 2]")
 
+    def dark_kernel_sizes(self) -> Tuple[int, int]:
+        """The 1-D DARK blur sizes MMPose derives from sigma: ``int((20 sigma - 7) // 3)``, made odd."""
+        sizes = []
+        for s in self.sigma:
+            k = int((float(s) * 20 - 7) // 3)
+            sizes.append(k - int(k % 2 == 0))
+        return sizes[0], sizes[1]
+
+    def batch_decode(self, simcc_x: torch.Tensor, simcc_y: torch.Tensor):
+        """Decode a batch of SimCC vectors on their device in one kernel launch.
+
+        Args:
+            simcc_x (Tensor[B, K, Wx]): x-axis vectors (float32/float16/bfloat16).
+            simcc_y (Tensor[B, K, Wy]): y-axis vectors.
+
+        Returns:
+            tuple: ``keypoints`` Tensor[B, K, 2] float32 in input-image pixels (argmax per axis, -1 bin
+            where ``min(max_x, max_y) <= 0``, 1-D DARK when ``use_dark``, divided by the split ratio)
+            and ``scores`` Tensor[B, K] float32 = min of the two axis maxima; with
+            ``decode_visibility``, ``(scores, visibility)`` where visibility is the min of the two
+            axes' softmax maxima of ``simcc * decode_beta * sigma`` (float64, as MMPose).
+        """
+        x, _ = network_output_tensor("simcc_x", simcc_x, 3, "[B, K, Wx]")
+        y, _ = network_output_tensor("simcc_y", simcc_y, 3, "[B, K, Wy]")
+        blur = self.dark_kernel_sizes() if self.use_dark else None
+        locations, scores = ops.decode_simcc(x, y, blur)
+        keypoints = locations / float(self.simcc_split_ratio)
+        if not self.decode_visibility:
+            return keypoints, scores
+
+        def softmax_max(v: torch.Tensor, sigma: float) -> torch.Tensor:
+            # as NumPy promotes it: (float32 vectors * beta) in float32, then * float64 sigma
+            v = (v.to(torch.float32) * float(self.decode_beta)).to(torch.float64) * sigma
+            return 1.0 / torch.exp(v - v.amax(dim=-1, keepdim=True)).sum(dim=-1)
+
+        vx, vy = softmax_max(x, float(self.sigma[0])), softmax_max(y, float(self.sigma[1]))
+        return keypoints, (scores, torch.where(vx > vy, vy, vx))
+
+    def decode(self, simcc_x: ArrayLike, simcc_y: ArrayLike):
+        """Decode SimCC vectors into keypoints in input-image space (MMPose's ``decode``).
+
+        Args:
+            simcc_x (ndarray or Tensor [K, Wx] or [N, K, Wx]): x-axis vectors.
+            simcc_y (ndarray or Tensor [K, Wy] or [N, K, Wy]): y-axis vectors.
+
+        Returns:
+            tuple: ``keypoints`` [N, K, 2] float32 (N = 1 for 2-D input) and ``scores`` [N, K]
+            float32, or ``(scores, visibility)`` with ``decode_visibility`` (visibility [N, K], or [K]
+            for 2-D input, float64, as MMPose). NumPy in, NumPy out; tensors in, tensors out.
+        """
+        rank = np.ndim(simcc_x)
+        if rank not in (2, 3) or np.ndim(simcc_y) != rank:
+            raise ValueError(
+                f"simcc_x and simcc_y must both be [K, W] or [N, K, W], got shapes {tuple(np.shape(simcc_x))} "
+                f"and {tuple(np.shape(simcc_y))}"
+            )
+        x, as_numpy = network_output_tensor("simcc_x", simcc_x, rank, "[K, Wx] or [N, K, Wx]")
+        y, _ = network_output_tensor("simcc_y", simcc_y, rank, "[K, Wy] or [N, K, Wy]")
+        if rank == 2:
+            x, y = x.unsqueeze(0), y.unsqueeze(0)
+        keypoints, scores = self.batch_decode(x, y)
+        if self.decode_visibility:
+            scores, visibility = scores
+            visibility = visibility[0] if rank == 2 else visibility
+            return to_output(keypoints, as_numpy), (to_output(scores, as_numpy), to_output(visibility, as_numpy))
+        return to_output(keypoints, as_numpy), to_output(scores, as_numpy)
+
     def __repr__(self) -> str:
         sigma: Sequence[float] = tuple(self.sigma.tolist())
         return (
@@ -214,5 +282,3 @@ class SimCCLabel(BaseKeypointCodec):
             f"label_smooth_weight={self.label_smooth_weight}, normalize={self.normalize}, "
             f"use_dark={self.use_dark}, decode_visibility={self.decode_visibility}, decode_beta={self.decode_beta})"
         )
-
-    # decode / batch_decode live in the keypoint-decoding work (they call a C++ op).

@@ -198,3 +198,85 @@ def test_decode_errors():
     with pytest.raises(ValueError, match="flip_indices must list 17"):
         flip_heatmaps(torch.zeros(1, 17, 4, 4), [0, 1])
     assert codec.support_batch_decoding
+
+
+SIMCC_CONFIGS = [
+    dict(input_size=(192, 256), sigma=(4.9, 5.66), simcc_split_ratio=2.0, normalize=False),  # RTMPose-m
+    dict(input_size=(192, 256), sigma=6.0, use_dark=True),
+    dict(input_size=(288, 384), sigma=(6.0, 6.93), simcc_split_ratio=2.0, normalize=False, use_dark=True),
+    dict(input_size=(288, 384), sigma=(6.0, 6.93), simcc_split_ratio=2.0, normalize=False, decode_visibility=True),
+]
+
+
+def simcc_like(rng, length, N=3, K=17, sigma=5.0):
+    x = np.arange(length)
+    mu = rng.uniform(2, length - 2, (N, K, 1))  # a peak cut by the end makes 1-D DARK ill-conditioned
+    v = np.exp(-((x - mu) ** 2) / (2 * sigma**2)) * rng.uniform(0.3, 1.0, (N, K, 1))
+    v = (v + rng.normal(0, 0.003, v.shape)).astype(np.float32)
+    v[0, 0] = 0.0  # all zero: score 0, location -1 (DARK: NaN, as MMPose)
+    v[0, 1] = -np.abs(v[0, 1])
+    v[1, 2, 0] = v.max() + 1.0  # maximum on the first bin
+    return v
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw", SIMCC_CONFIGS)
+def test_simcc_decode_matches_mmpose(kw):
+    from pyposefast.codecs import SimCCLabel
+
+    theirs, ours = mmpose_codecs().SimCCLabel(**kw), SimCCLabel(**kw)
+    rng = np.random.default_rng(len(str(kw)))
+    wx, wy = (int(np.around(s * theirs.simcc_split_ratio)) for s in theirs.input_size)
+    for _ in range(4):
+        x, y = simcc_like(rng, wx), simcc_like(rng, wy)
+        with np.errstate(all="ignore"):
+            ekp, esc = theirs.decode(x.copy(), y.copy())
+        kp, sc = ours.decode(x, y)
+        np.testing.assert_allclose(kp, ekp, rtol=0, atol=1e-4, equal_nan=True)
+        if kw.get("decode_visibility"):
+            np.testing.assert_array_equal(sc[0], esc[0])
+            np.testing.assert_allclose(sc[1], esc[1], rtol=1e-12, atol=0)
+        else:
+            np.testing.assert_array_equal(sc, esc)
+        if not kw.get("use_dark"):  # MMPose's DARK needs [N, K, W]; plain decoding also takes [K, W]
+            kp2, _ = ours.decode(x[1], y[1])
+            ekp2, _ = theirs.decode(x[1].copy(), y[1].copy())
+            np.testing.assert_allclose(kp2, ekp2, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("device", DEVICES)
+def test_simcc_batch_decode_on_device(device):
+    from pyposefast.codecs import SimCCLabel
+
+    kw = SIMCC_CONFIGS[2]
+    theirs, ours = mmpose_codecs().SimCCLabel(**kw), SimCCLabel(**kw)
+    rng = np.random.default_rng(0)
+    x, y = simcc_like(rng, 576, N=6), simcc_like(rng, 768, N=6)
+    kp, sc = ours.batch_decode(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+    with np.errstate(all="ignore"):
+        ekp, esc = theirs.decode(x.copy(), y.copy())
+    np.testing.assert_allclose(kp.cpu().numpy(), ekp, rtol=0, atol=1e-4, equal_nan=True)
+    np.testing.assert_array_equal(sc.cpu().numpy(), esc)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("ks", [11, 5, 3])
+def test_megvii_decode_matches_mmpose(ks):
+    from pyposefast.codecs import MegviiHeatmap
+
+    theirs, ours = mmpose_codecs().MegviiHeatmap((192, 256), (48, 64), ks), MegviiHeatmap((192, 256), (48, 64), ks)
+    rng = np.random.default_rng(ks)
+    for _ in range(4):
+        kp = rng.uniform(-10, 200, (1, 17, 2)).astype(np.float32)
+        hm = theirs.encode(kp, np.ones((1, 17), np.float32))["heatmaps"] * rng.uniform(0.3, 1.0)
+        hm = (hm + rng.normal(0, 0.3, hm.shape)).astype(np.float32)
+        hm[0] = 0.0
+        hm[1] = -np.abs(hm[1])
+        with np.errstate(all="ignore"):
+            ekp, esc = theirs.decode(hm.copy())
+        got, gsc = ours.decode(hm)
+        np.testing.assert_allclose(got, ekp, rtol=0, atol=1e-4, equal_nan=True)
+        np.testing.assert_allclose(gsc, esc, rtol=1e-6, atol=0, equal_nan=True)  # blurred maximum
+        bkp, bsc = ours.batch_decode(torch.from_numpy(hm[None]))
+        np.testing.assert_array_equal(bkp.numpy(), got)
