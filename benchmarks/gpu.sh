@@ -5,6 +5,7 @@
 #
 #   bash benchmarks/gpu.sh            # everything
 #   STEPS="build test" bash benchmarks/gpu.sh
+#   TESTS="tests/ops tests/codecs" BENCH_ARGS="--only decode" bash benchmarks/gpu.sh
 #
 # Test-only wheels that the machine lacks (hypothesis, ...) are installed from ./.whl if present.
 set -uo pipefail
@@ -79,7 +80,7 @@ if step test; then
     cuda-gdb -batch -ex run -ex bt --args $PY benchmarks/probe_errors.py 2>&1 | tail -40 | tee "$OUT/probe-bt.txt"
   fi
   echo "== tests"
-  $PY -m pytest tests -q -rs -p no:cacheprovider 2>&1 | tee "$OUT/pytest.log" | tail -25
+  $PY -m pytest ${TESTS:-tests} -q -rs -p no:cacheprovider 2>&1 | tee "$OUT/pytest.log" | tail -25
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 
