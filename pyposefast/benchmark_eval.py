@@ -39,25 +39,26 @@ def run_nms(time_host, time_cuda_graph, quick: bool, use_cuda: bool, out=print) 
                 def base():
                     return baseline.oks_nms(kp, s, a, COCO_SIGMAS, 0.9)
 
-                def op(k, sc, ar):
-                    return ops.oks_nms(k, sc, ar, COCO_SIGMAS, 0.9)
+                def op(k, sc, ar, sg):
+                    return ops.oks_nms(k, sc, ar, sg, 0.9)
             else:
                 def base():
                     return baseline.soft_oks_nms(kp, s, a, COCO_SIGMAS, 0.9, 20)
 
-                def op(k, sc, ar):
-                    return ops.soft_oks_nms(k, sc, ar, COCO_SIGMAS, 0.9, 20)
+                def op(k, sc, ar, sg):
+                    return ops.soft_oks_nms(k, sc, ar, sg, 0.9, 20)
             base_s = time_host(base, 0.0, 1, warmup=0) if not quick else None
             if quick:  # the NumPy loops take seconds: time 100 images and scale to B
                 kp, s, a = kp_t[:100].numpy(), s_t[:100].numpy(), a_t[:100].numpy()
                 base_s = time_host(base, 0.0, 1, warmup=0) * B / 100
                 kp, s, a = kp_t.numpy(), s_t.numpy(), a_t.numpy()
-            cpu_s = time_host(lambda: op(kp_t, s_t, a_t), 0.2 if quick else 1.0, 5 if quick else 50)
+            sig_t = torch.as_tensor(np.asarray(COCO_SIGMAS, dtype=np.float64))
+            cpu_s = time_host(lambda: op(kp_t, s_t, a_t, sig_t), 0.2 if quick else 1.0, 5 if quick else 50)
             row = dict(case=f"{mode} {B} img x {N}", baseline_ms=base_s * 1e3, cpu_ms=cpu_s * 1e3,
                        cpu_speedup=base_s / cpu_s)
             if use_cuda:
-                d = [t.cuda() for t in (kp_t, s_t, a_t)]
-                got, want = op(*d), op(kp_t, s_t, a_t)
+                d = [t.cuda() for t in (kp_t, s_t, a_t, sig_t)]  # all on the device: graph-capturable
+                got, want = op(*d), op(kp_t, s_t, a_t, sig_t)
                 got, want = (got[0], want[0]) if isinstance(got, tuple) else (got, want)
                 row["same_as_cpu"] = bool(torch.equal(got.cpu(), want))
                 gpu_s = time_cuda_graph(lambda: op(*d), replays=20)
