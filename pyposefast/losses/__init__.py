@@ -1,0 +1,18 @@
+"""Training losses with MMPose 1.x's names, arguments and numbers (plain PyTorch).
+
+Heatmaps: KeypointMSELoss, KeypointOHKMMSELoss, CombinedTargetMSELoss, AdaptiveWingLoss.
+Coordinates: RLELoss (RealNVP flow), SmoothL1Loss, WingLoss, SoftWingLoss, L1Loss, MSELoss, BoneLoss,
+MPJPELoss. SimCC: KLDiscretLoss, JSDiscretLoss. Bottom-up: AssociativeEmbeddingLoss.
+"""
+
+from .ae import AssociativeEmbeddingLoss
+from .classification import JSDiscretLoss, KLDiscretLoss
+from .heatmap import AdaptiveWingLoss, CombinedTargetMSELoss, KeypointMSELoss, KeypointOHKMMSELoss
+from .regression import (BoneLoss, L1Loss, MPJPELoss, MSELoss, RealNVP, RLELoss, SmoothL1Loss, SoftWingLoss,
+                         WingLoss)
+
+__all__ = [
+    "KeypointMSELoss", "KeypointOHKMMSELoss", "CombinedTargetMSELoss", "AdaptiveWingLoss",
+    "AssociativeEmbeddingLoss", "RLELoss", "RealNVP", "SmoothL1Loss", "WingLoss", "SoftWingLoss",
+    "L1Loss", "MSELoss", "BoneLoss", "MPJPELoss", "KLDiscretLoss", "JSDiscretLoss",
+]
