@@ -2,5 +2,6 @@
 
 from .ragged import RaggedImages, collate_images
 from .transforms import TopdownAffine
+from .metainfo import dataset_meta, list_datasets
 
-__all__ = ["RaggedImages", "collate_images", "TopdownAffine"]
+__all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "list_datasets"]
