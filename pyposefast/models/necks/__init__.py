@@ -1,0 +1,5 @@
+"""Necks between backbone and head."""
+
+from .necks import FPN, FeatureMapProcessor, GlobalAveragePooling
+
+__all__ = ["GlobalAveragePooling", "FeatureMapProcessor", "FPN"]
