@@ -31,11 +31,11 @@ def _cfg(name):
     if name == "resnet50_coco_256x192":
         return dict(td, backbone=dict(type="ResNet", depth=50),
                     head=dict(type="HeatmapHead", in_channels=2048, out_channels=17,
-                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (96, 128)
+                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (64, 64)
     if name == "hrnet-w32_coco_256x192":
         return dict(td, backbone=dict(type="HRNet", in_channels=3, extra=HRNET_W32),
                     head=dict(type="HeatmapHead", in_channels=32, out_channels=17, deconv_out_channels=None,
-                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (96, 128)
+                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (64, 64)
     if name == "rtmpose-m_coco_256x192":
         return dict(td, backbone=dict(type="CSPNeXt", arch="P5", expand_ratio=0.5, deepen_factor=0.67,
                                       widen_factor=0.75, out_indices=(4,), channel_attention=True,
@@ -52,7 +52,7 @@ def _cfg(name):
                               tag_per_keypoint=True, deconv_out_channels=None,
                               keypoint_loss=dict(type="KeypointMSELoss", use_target_weight=True),
                               tag_loss=dict(type="AssociativeEmbeddingLoss", loss_weight=0.001)),
-                    test_cfg=dict(flip_test=False)), (128, 128)
+                    test_cfg=dict(flip_test=False)), (64, 64)
     if name == "rle_resnet50_coco_256x192":
         return dict(td, backbone=dict(type="ResNet", depth=18), neck=dict(type="GlobalAveragePooling"),
                     head=dict(type="RLEHead", in_channels=512, num_joints=17,

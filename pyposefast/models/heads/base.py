@@ -26,6 +26,9 @@ class BaseHead(nn.Module):
     def _outputs_for_decode(self, feats: Feats) -> Any:
         return self.forward(feats)
 
+    def _decode_codec(self) -> Any:
+        return self.decoder
+
     def predict(self, feats: Feats, flipped_feats: Optional[Feats] = None, *, input_center: Tensor,
                 input_scale: Tensor, flip_indices: Optional[Sequence[int]] = None, shift_heatmap: bool = False,
                 shift_coords: bool = True, warp_matrices: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
@@ -47,7 +50,7 @@ class BaseHead(nn.Module):
             raise RuntimeError(f"{type(self).__name__} has no decoder (codec): pass decoder= to predict")
         out = self._outputs_for_decode(feats)
         flipped = None if flipped_feats is None else self._outputs_for_decode(flipped_feats)
-        return decode_topdown(self.decoder, out, flipped, input_center=input_center, input_scale=input_scale,
+        return decode_topdown(self._decode_codec(), out, flipped, input_center=input_center, input_scale=input_scale,
                               flip_indices=flip_indices, flip_mode=self.flip_mode, shift_heatmap=shift_heatmap,
                               shift_coords=shift_coords, warp_matrices=warp_matrices)
 

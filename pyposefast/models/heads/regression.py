@@ -155,6 +155,10 @@ class IntegralRegressionHead(BaseHead):
     def _outputs_for_decode(self, feats: Feats) -> Tensor:
         return self.forward(feats)[0]
 
+    def _decode_codec(self) -> Any:
+        # IntegralRegressionLabel decodes coordinates with its RegressionLabel (as MMPose's does)
+        return getattr(self.decoder, "keypoint_codec", self.decoder)
+
     def loss(self, feats: Feats, keypoint_labels: Tensor, keypoint_weights: Optional[Tensor] = None) -> dict[str, Tensor]:
         coords, _ = self.forward(feats)
         return {"loss_kpt": self.loss_module(coords, keypoint_labels, self._weights(keypoint_weights, coords))}

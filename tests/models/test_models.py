@@ -1,0 +1,172 @@
+"""Tests generated from ``list_models()``: forward shapes, state-dict round trip, one backward step
+(one model per family), predict through the codecs, torch.compile (aot_eager) on one model, FLOPs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from pyposefast.models import build_model, list_models, load_checkpoint, model_complexity
+from pyposefast.models.estimators import BottomupPoseEstimator, PoseLifter
+
+SIZE = (64, 64)  # (w, h): every backbone's strides divide it
+NAMES = list_models()
+REQUIRED = ["resnet50_coco_256x192", "hrnet-w32_coco_256x192", "hrnet-w48_coco_384x288", "rtmpose-t_coco_256x192",
+            "rtmpose-s_coco_256x192", "rtmpose-m_coco_256x192", "rtmpose-l_coco_256x192",
+            "ae_hrnet-w32_coco_512x512", "deeppose_resnet50_coco_256x192", "rle_resnet50_coco_256x192",
+            "videopose3d-243f_h36m", "videopose3d-81f_h36m", "videopose3d-27f_h36m"]
+
+
+def _k(name: str) -> int:
+    if "wholebody" in name:
+        return 133
+    if "wflw" in name or "face" in name:
+        return 98
+    if "hand" in name:
+        return 21
+    return 17
+
+
+def _build(name: str):
+    if name.startswith("videopose3d"):
+        frames = int(re.search(r"(\d+)f", name).group(1))
+        return build_model(name), torch.randn(2, frames, 17, 2)
+    return build_model(name, input_size=SIZE), torch.randn(2, 3, SIZE[1], SIZE[0])
+
+
+def _expected(name: str, K: int):
+    if name.startswith("videopose3d"):
+        return [(2, K, 3)]
+    if name.startswith("ae_"):
+        return [(2, K, 16, 16), (2, K, 16, 16)]
+    if name.startswith("rtmpose") or name.startswith("simcc"):
+        return [(2, K, 128), (2, K, 128)]
+    if name.startswith("deeppose"):
+        return [(2, K, 2)]
+    if name.startswith("rle"):
+        return [(2, K, 4)]
+    if name.startswith("ipr"):
+        return [(2, K, 2), (2, K, 16, 16)]
+    return [(2, K, 16, 16)]
+
+
+def test_required_names():
+    assert set(REQUIRED) <= set(NAMES)
+    with pytest.raises(KeyError, match="unknown model"):
+        build_model("nope")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_and_state_dict_round_trip(name):
+    torch.manual_seed(0)
+    model, x = _build(name)
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    assert [tuple(o.shape) for o in outs] == _expected(name, _k(name))
+    assert all(torch.isfinite(o).all() for o in outs)
+    twin, _ = _build(name)
+    load_checkpoint(twin, {"state_dict": model.state_dict()})
+    twin.eval()
+    with torch.no_grad():
+        out2 = twin(x)
+    outs2 = list(out2) if isinstance(out2, (tuple, list)) else [out2]
+    for a, b in zip(outs, outs2):
+        assert torch.equal(a, b)
+
+
+def _targets(name, model, x):
+    B, K = x.shape[0], 17
+    w = torch.ones(B, K)
+    if name.startswith("resnet") or name.startswith("hrnet"):
+        return dict(heatmaps=torch.rand(B, K, 16, 16), keypoint_weights=w)
+    if name.startswith("rtmpose"):
+        return dict(keypoint_x_labels=torch.rand(B, K, 128), keypoint_y_labels=torch.rand(B, K, 128), keypoint_weights=w)
+    if name.startswith(("deeppose", "rle", "ipr")):
+        return dict(keypoint_labels=torch.rand(B, K, 2), keypoint_weights=w)
+    if name.startswith("ae_"):
+        idx = torch.stack([torch.randint(0, 256, (3, K)), torch.randint(0, 2, (3, K))], -1)
+        return dict(heatmaps=torch.rand(B, K, 16, 16), keypoint_indices=[idx, idx[:1]], keypoint_weights=w)
+    if name.startswith("videopose3d"):
+        return dict(lifting_target_label=torch.randn(B, K, 3), lifting_target_weight=w)
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", ["resnet50_coco_256x192", "hrnet-w32_coco_256x192", "rtmpose-t_coco_256x192",
+                                  "rle_resnet50_coco_256x192", "ipr_resnet50_coco_256x256",
+                                  "ae_hrnet-w32_coco_512x512", "videopose3d-27f_h36m"])
+def test_one_backward_step(name):
+    torch.manual_seed(0)
+    model, x = _build(name)
+    model.train()
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    losses = model.loss(x, **_targets(name, model, x))
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert sum(g is not None for g in grads) > 0.9 * len(grads)
+    opt.step()
+
+
+@pytest.mark.parametrize("name", ["resnet50_coco_256x192", "rtmpose-t_coco_256x192", "rle_resnet50_coco_256x192",
+                                  "deeppose_resnet50_coco_256x192", "ipr_resnet50_coco_256x256"])
+def test_predict_in_image_pixels(name):
+    torch.manual_seed(0)
+    model, x = _build(name)
+    model.eval()
+    center = torch.tensor([[100.0, 80.0], [50.0, 60.0]])
+    scale = torch.tensor([[64.0, 64.0], [128.0, 128.0]])
+    with torch.no_grad():
+        kp, sc = model.predict(x, center, scale)
+        kp1, sc1 = model.predict(x, center, scale, flip_test=False)
+    assert kp.shape == (2, 17, 2) and sc.shape == (2, 17)
+    assert kp.dtype == torch.float32 and torch.isfinite(kp).all()
+    # keypoints with a positive score land inside (or near) their crop in image pixels (MMPose marks
+    # a non-positive heatmap maximum with location -1)
+    lo, hi = center - scale * 0.5, center + scale * 0.5
+    inside = ((kp1 >= lo[:, None] - 2) & (kp1 <= hi[:, None] + 2)).all(-1)
+    if name.startswith(("resnet", "rtmpose")):  # regression heads with random weights may point anywhere
+        assert (inside | (sc1 <= 0)).all()
+
+
+def test_videopose3d_layouts_agree():
+    model = build_model("videopose3d-27f_h36m").eval()
+    x = torch.randn(2, 27, 17, 2)
+    with torch.no_grad():
+        a = model(x)
+        b = model(x.permute(0, 2, 3, 1).reshape(2, 34, 27))
+        root = torch.ones(2, 1, 3)
+        c = model.predict(x, root)
+    assert torch.equal(a, b) and torch.allclose(c, a + 1)
+
+
+def test_bottomup_merge_outputs_with_flip():
+    model = build_model("ae_hrnet-w32_coco_512x512", input_size=SIZE).eval()
+    assert isinstance(model, BottomupPoseEstimator)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        feats, ffeats = model.extract_feat(x), model.extract_feat(x.flip(-1))
+        hm, tags = model.head.merge_outputs(feats, ffeats, flip_indices=model.flip_indices, size=(64, 64))
+    assert hm.shape == (1, 17, 64, 64) and tags.shape == (1, 34, 64, 64)
+
+
+def test_compile_aot_eager():
+    model, x = _build("rtmpose-t_coco_256x192")
+    model.eval()
+    compiled = torch.compile(model, backend="aot_eager")
+    with torch.no_grad():
+        a = model(x)
+        b = compiled(x)
+    for u, v in zip(a, b):
+        assert torch.allclose(u, v, atol=1e-5)
+
+
+def test_model_complexity():
+    info = model_complexity("rtmpose-t_coco_256x192")
+    assert 3.0e6 < info["params"] < 3.5e6  # MMPose reports 3.34M
+    assert 0.5e9 < info["flops"] < 1.0e9  # ~0.36 GMACs
+    assert isinstance(build_model("videopose3d-27f_h36m"), PoseLifter)
