@@ -3,5 +3,10 @@
 from .ragged import RaggedImages, collate_images
 from .transforms import TopdownAffine
 from .metainfo import dataset_meta, list_datasets
+from .errors import AnnotationError
+from .coco import CocoKeypoints, invalid_region_mask, load_coco_keypoints, load_detection_boxes
+from .synthetic import generate_synthetic_coco
 
-__all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "list_datasets"]
+__all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "list_datasets",
+           "AnnotationError", "CocoKeypoints", "invalid_region_mask", "load_coco_keypoints", "load_detection_boxes",
+           "generate_synthetic_coco"]
