@@ -6,7 +6,10 @@ from .metainfo import dataset_meta, list_datasets
 from .errors import AnnotationError
 from .coco import CocoKeypoints, invalid_region_mask, load_coco_keypoints, load_detection_boxes
 from .synthetic import generate_synthetic_coco
+from .pipeline import (DevicePrefetcher, TopdownBatch, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
+                       build_topdown_loader)
 
 __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "list_datasets",
            "AnnotationError", "CocoKeypoints", "invalid_region_mask", "load_coco_keypoints", "load_detection_boxes",
-           "generate_synthetic_coco"]
+           "generate_synthetic_coco", "DevicePrefetcher", "TopdownBatch", "TopdownBatchPipeline", "TopdownCollate",
+           "TopdownDecodeDataset", "build_topdown_loader"]

@@ -1,0 +1,373 @@
+"""The batched top-down pipeline: workers only decode, the training device does everything else.
+
+Data flow (see ``DESIGN.md``)::
+
+    records ─► TopdownDecodeDataset (worker: read + decode, HWC uint8 BGR) ─► TopdownCollate
+        ─► TopdownBatch (RaggedImages + boxes/keypoints [N, ...]) ─► DevicePrefetcher (double-buffered
+        non-blocking copy) ─► TopdownBatchPipeline on the device: box -> centre/scale, RandomFlip,
+        RandomHalfBody, RandomBBoxTransform (draws from one [N, 10] uniform tensor), warp matrices
+        (flip folded in), ops.warp_affine with fused BGR->RGB + normalisation, keypoint transform,
+        codec.batch_encode, keypoint weights.
+
+Symbols: N instances (= samples), K keypoints, input size (w, h). Points are (x, y) in pixels.
+The same code runs on the CPU (our C++ kernels) when there is no GPU. The per-sample path in
+:mod:`pyposefast.datasets.per_sample` consumes the same draws and gives the same samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+
+from .. import ops
+from ..structures import bbox_xyxy2cs, compose_horizontal_flip, fix_aspect_ratio, get_udp_warp_matrix
+from ..structures import get_warp_matrix, transform_keypoints
+from ._augment_utils import truncated_normal_from_uniform
+from .augment import RandomBBoxTransform, RandomFlip, RandomHalfBody
+from .ragged import RaggedImages
+
+__all__ = ["TopdownBatch", "TopdownDecodeDataset", "TopdownCollate", "TopdownBatchPipeline", "DevicePrefetcher",
+           "decode_image", "NUM_DRAWS", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+Tensor = torch.Tensor
+IMAGENET_MEAN = (123.675, 116.28, 103.53)  # RGB, MMPose's data preprocessor
+IMAGENET_STD = (58.395, 57.12, 57.375)
+#: uniform draws per instance: flip (1), half body (2), bbox transform (4 truncated-normal + 3 coins)
+NUM_DRAWS = 10
+
+
+def decode_image(path: str, record: Any = None) -> np.ndarray:
+    """``cv2.imread`` (BGR, HWC uint8) with an error naming the file and the record."""
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        where = f" (record {record})" if record is not None else ""
+        raise FileNotFoundError(f"cannot read image {path}{where}: missing or not a decodable image")
+    return img
+
+
+class TopdownDecodeDataset(torch.utils.data.Dataset):
+    """A dataset for ``DataLoader`` workers that only reads and decodes images.
+
+    Args:
+        records (list[dict]): top-down records (``img_path``, ``bbox`` [1, 4], ``keypoints`` [1, K, 2],
+            ``keypoints_visible`` [1, K]), e.g. ``load_coco_keypoints(...).records``.
+        encoded (bool): return the file's bytes (uint8 [L]) instead of decoding, for decoding on the
+            device (nvjpeg, :meth:`TopdownBatchPipeline.decode_on_device`). Defaults to False.
+
+    Items are ``(image, index)``: ``image`` ndarray[H, W, 3] uint8 BGR (or the bytes).
+    """
+
+    def __init__(self, records: Sequence[Dict[str, Any]], encoded: bool = False) -> None:
+        self.records = records
+        self.encoded = bool(encoded)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> Tuple[np.ndarray, int]:
+        path = self.records[i]["img_path"]
+        if self.encoded:
+            try:
+                return np.fromfile(path, dtype=np.uint8), i
+            except OSError as e:
+                raise FileNotFoundError(f"cannot read image {path} (record {i}): {e}") from None
+        return decode_image(path, i), i
+
+
+@dataclass
+class TopdownBatch:
+    """One collated batch: images stay raw (ragged), annotations are small stacked tensors.
+
+    Attributes:
+        images (RaggedImages): image n of the batch, HWC uint8 (BGR from OpenCV; RGB from nvjpeg).
+        bbox (Tensor[N, 4] float32): (x1, y1, x2, y2) in image pixels.
+        keypoints (Tensor[N, K, 2] float32): (x, y) in image pixels.
+        keypoints_visible (Tensor[N, K] float32): visibility in [0, 1].
+        bbox_score (Tensor[N] float32).
+        index (Tensor[N] int64): record indices.
+        encoded (bool): ``images`` holds JPEG bytes (one channel) still to decode.
+    """
+
+    images: RaggedImages
+    bbox: Tensor
+    keypoints: Tensor
+    keypoints_visible: Tensor
+    bbox_score: Tensor
+    index: Tensor
+    encoded: bool = False
+
+    def __len__(self) -> int:
+        return int(self.bbox.shape[0])
+
+    def _map(self, fn) -> "TopdownBatch":
+        kw = {f.name: getattr(self, f.name) for f in fields(self)}
+        for k, v in kw.items():
+            if isinstance(v, (Tensor, RaggedImages)):
+                kw[k] = fn(v)
+        return TopdownBatch(**kw)
+
+    def to(self, device: Union[str, torch.device], non_blocking: bool = False) -> "TopdownBatch":
+        return self._map(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def pin_memory(self) -> "TopdownBatch":
+        return self._map(lambda t: t.pin_memory())
+
+
+class TopdownCollate:
+    """``collate_fn``: ``(image, index)`` items -> :class:`TopdownBatch` (annotations read from the
+    records by index; images packed into one buffer).
+
+    Args:
+        records (list[dict]): the dataset's records.
+        pin_memory (bool): page-lock the batch (when CUDA is available) for async copies.
+    """
+
+    def __init__(self, records: Sequence[Dict[str, Any]], pin_memory: bool = False) -> None:
+        self.records = records
+        self.pin_memory = bool(pin_memory)
+
+    def __call__(self, items: Sequence[Tuple[np.ndarray, int]]) -> TopdownBatch:
+        idx = [int(i) for _, i in items]
+        recs = [self.records[i] for i in idx]
+        encoded = bool(items) and items[0][0].ndim == 1
+        images = RaggedImages.from_images([img for img, _ in items])
+        if recs:
+            bbox = np.concatenate([r["bbox"] for r in recs], 0).astype(np.float32)
+            kp = np.concatenate([r["keypoints"] for r in recs], 0).astype(np.float32)
+            vis = np.concatenate([r["keypoints_visible"] for r in recs], 0).astype(np.float32)
+            score = np.concatenate([np.asarray(r.get("bbox_score", [1.0]), np.float32).reshape(1) for r in recs])
+        else:
+            bbox, kp, vis, score = (np.zeros((0, 4), np.float32), np.zeros((0, 0, 2), np.float32),
+                                    np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
+        batch = TopdownBatch(images, torch.from_numpy(bbox), torch.from_numpy(kp), torch.from_numpy(vis),
+                             torch.from_numpy(score), torch.tensor(idx, dtype=torch.int64), encoded)
+        return batch.pin_memory() if self.pin_memory and torch.cuda.is_available() else batch
+
+
+class DevicePrefetcher:
+    """Iterate a loader of :class:`TopdownBatch` on ``device``, copying batch i+1 while i is used.
+
+    On CUDA the copy runs on a side stream (pinned batches make it asynchronous), so the device holds
+    at most two raw batches: the one in use and the one in flight. On the CPU it passes batches through.
+    """
+
+    def __init__(self, loader: Iterable[TopdownBatch], device: Union[str, torch.device]) -> None:
+        self.loader = loader
+        self.device = torch.device(device)
+
+    def __iter__(self) -> Iterator[TopdownBatch]:
+        if self.device.type != "cuda":
+            for b in self.loader:
+                yield b.to(self.device)
+            return
+        stream = torch.cuda.Stream(self.device)
+        it = iter(self.loader)
+
+        def fetch():
+            try:
+                b = next(it)
+            except StopIteration:
+                return None
+            with torch.cuda.stream(stream):
+                return b.to(self.device, non_blocking=True)
+
+        nxt = fetch()
+        while nxt is not None:
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            cur = nxt
+            for t in (cur.images.data, cur.bbox, cur.keypoints, cur.keypoints_visible, cur.index):
+                t.record_stream(torch.cuda.current_stream(self.device))
+            nxt = fetch()
+            yield cur
+
+
+class TopdownBatchPipeline:
+    """Top-down augmentation, crops and targets for a whole batch on its device.
+
+    Args:
+        input_size (tuple[int, int]): model input (w, h).
+        codec: a codec with ``batch_encode(keypoints [N, K, 2], visible [N, K])`` (MSRAHeatmap,
+            UDPHeatmap, SimCCLabel, RegressionLabel, ...); None for no targets (validation).
+        flip_indices, upper_body_ids, lower_body_ids (sequence of int): dataset metainfo (see
+            :meth:`from_meta`).
+        dataset_keypoint_weights (sequence of float, optional): joint weights [K].
+        use_dataset_keypoint_weights (bool): multiply ``keypoint_weights`` by the joint weights
+            (MMPose's ``GenerateTarget`` option). Defaults to False, as MMPose.
+        train (bool): apply the random augmentations. Defaults to True.
+        flip, half_body, bbox_transform: the augmentations (None to leave one out). Defaults:
+            ``RandomFlip(prob=0.5)``, ``RandomHalfBody()``, ``RandomBBoxTransform()``.
+        padding (float): ``GetBBoxCenterScale`` padding. Defaults to 1.25.
+        use_udp (bool): UDP warp matrices. Defaults to False.
+        mean, std (sequence of 3 floats, optional): normalisation of the RGB crop (None: raw 0..255).
+        bgr_to_rgb (bool): images are BGR (OpenCV); swap to RGB. Defaults to True.
+        out_dtype (torch.dtype): crop dtype. Defaults to float32.
+    """
+
+    def __init__(
+        self,
+        input_size: Tuple[int, int],
+        codec: Any = None,
+        *,
+        flip_indices: Optional[Sequence[int]] = None,
+        upper_body_ids: Optional[Sequence[int]] = None,
+        lower_body_ids: Optional[Sequence[int]] = None,
+        dataset_keypoint_weights: Optional[Sequence[float]] = None,
+        use_dataset_keypoint_weights: bool = False,
+        train: bool = True,
+        flip: Optional[RandomFlip] = RandomFlip(prob=0.5),
+        half_body: Optional[RandomHalfBody] = RandomHalfBody(),
+        bbox_transform: Optional[RandomBBoxTransform] = RandomBBoxTransform(),
+        padding: float = 1.25,
+        use_udp: bool = False,
+        mean: Optional[Sequence[float]] = IMAGENET_MEAN,
+        std: Optional[Sequence[float]] = IMAGENET_STD,
+        bgr_to_rgb: bool = True,
+        out_dtype: torch.dtype = torch.float32,
+    ) -> None:
+        w, h = (int(v) for v in input_size)
+        self.input_size = (w, h)
+        self.codec = codec
+        self.flip_indices = None if flip_indices is None else [int(i) for i in flip_indices]
+        self.upper_body_ids = None if upper_body_ids is None else list(upper_body_ids)
+        self.lower_body_ids = None if lower_body_ids is None else list(lower_body_ids)
+        self.joint_weights = None if dataset_keypoint_weights is None else [float(v) for v in dataset_keypoint_weights]
+        self.use_dataset_keypoint_weights = bool(use_dataset_keypoint_weights)
+        self.train = bool(train)
+        self.flip, self.half_body, self.bbox_transform = flip, half_body, bbox_transform
+        if train and flip is not None and self.flip_indices is None:
+            raise ValueError("flip_indices is required for RandomFlip (pass it or use from_meta)")
+        if train and half_body is not None and (self.upper_body_ids is None or self.lower_body_ids is None):
+            raise ValueError("upper_body_ids and lower_body_ids are required for RandomHalfBody")
+        self.padding = float(padding)
+        self.use_udp = bool(use_udp)
+        self.mean, self.std = mean, std
+        self.bgr_to_rgb = bool(bgr_to_rgb)
+        self.out_dtype = out_dtype
+
+    @classmethod
+    def from_meta(cls, meta: Dict[str, Any], input_size: Tuple[int, int], codec: Any = None, **kwargs: Any):
+        """Build from :func:`pyposefast.datasets.dataset_meta` output (flip / body ids, weights)."""
+        return cls(input_size, codec, flip_indices=meta["flip_indices"], upper_body_ids=meta["upper_body_ids"],
+                   lower_body_ids=meta["lower_body_ids"],
+                   dataset_keypoint_weights=meta["dataset_keypoint_weights"].tolist(), **kwargs)
+
+    @staticmethod
+    def draw(n: int, *, generator: Optional[torch.Generator] = None,
+             device: Union[str, torch.device] = "cpu") -> Tensor:
+        """The uniforms [N, NUM_DRAWS] float64 that drive one batch's augmentation (column layout:
+        0 flip, 1-2 half body, 3-6 bbox truncated normals (by inverse CDF), 7-9 bbox coins)."""
+        return torch.rand((n, NUM_DRAWS), generator=generator, device=device, dtype=torch.float64)
+
+    def decode_on_device(self, batch: TopdownBatch) -> TopdownBatch:
+        """Decode a batch of JPEG bytes on CUDA with nvjpeg (torchvision), giving RGB images; the
+        pipeline then must not swap channels (build it with ``bgr_to_rgb=False``)."""
+        if not batch.encoded:
+            return batch
+        from torchvision.io import decode_jpeg  # optional dependency
+
+        data = [batch.images.image(b).reshape(-1).cpu() for b in range(len(batch.images))]
+        decoded = decode_jpeg(data, device=batch.bbox.device)
+        hwc = [d.permute(1, 2, 0) for d in decoded]
+        images = RaggedImages.from_images(hwc)
+        return TopdownBatch(images, batch.bbox, batch.keypoints, batch.keypoints_visible, batch.bbox_score,
+                            batch.index, False)
+
+    def geometry(self, batch: TopdownBatch, draws: Optional[Tensor]) -> Dict[str, Tensor]:
+        """Boxes, augmentation and warp matrices for the batch (no pixels touched).
+
+        Returns:
+            dict: ``bbox_center``, ``bbox_scale`` [N, 2] float64 (after augmentation and aspect fix),
+            ``bbox_rotation`` [N], ``flip`` [N] bool, ``keypoints`` [N, K, 2] float64 (flipped),
+            ``keypoints_visible`` [N, K], ``warp_mat`` [N, 2, 3] (flipped-image -> crop) and
+            ``image_warp_mat`` [N, 2, 3] (original image -> crop; the flip folded in).
+        """
+        dev = batch.bbox.device
+        n = len(batch)
+        center, scale = bbox_xyxy2cs(batch.bbox.to(torch.float64), padding=self.padding)
+        kp = batch.keypoints.to(torch.float64)
+        vis = batch.keypoints_visible
+        sizes = batch.images.sizes.to(dev)  # (H, W) per image
+        wh = torch.stack([sizes[:, 1], sizes[:, 0]], -1).to(torch.float64)
+        rot = torch.zeros(n, dtype=torch.float64, device=dev)
+        flipped = torch.zeros(n, dtype=torch.bool, device=dev)
+        if self.train:
+            u = draws if draws is not None else self.draw(n, device=dev)
+            u = u.to(device=dev, dtype=torch.float64)
+            if self.flip is not None:
+                codes = self.flip.codes_from_draws(u[:, 0])
+                out = self.flip.apply(codes, wh, bbox_center=center, keypoints=kp, keypoints_visible=vis,
+                                      flip_indices=self.flip_indices)
+                center, kp, vis, flipped = out["bbox_center"], out["keypoints"], out["keypoints_visible"], out["flip"]
+            if self.half_body is not None and kp.shape[1] > 0:
+                hb = self.half_body.select_half_body(vis, u[:, 1:3], self.upper_body_ids, self.lower_body_ids)
+                center, scale = self.half_body.half_body_bbox(hb, center, scale, kp, vis, self.upper_body_ids,
+                                                              self.lower_body_ids)
+            if self.bbox_transform is not None:
+                r = truncated_normal_from_uniform(u[:, 3:7])
+                offset, factor, rot = self.bbox_transform.params_from_draws(r, u[:, 7:10])
+                center = center + offset * scale
+                scale = scale * factor
+        w, h = self.input_size
+        scale = fix_aspect_ratio(scale, w / h)
+        if self.use_udp:
+            mat = get_udp_warp_matrix(center, scale, rot, (w, h))
+        else:
+            mat = get_warp_matrix(center, scale, rot, (w, h))
+        image_mat = torch.where(flipped[:, None, None], compose_horizontal_flip(mat, wh[:, 0]), mat)
+        return dict(bbox_center=center, bbox_scale=scale, bbox_rotation=rot, flip=flipped, keypoints=kp,
+                    keypoints_visible=vis, warp_mat=mat, image_warp_mat=image_mat)
+
+    def __call__(self, batch: TopdownBatch, draws: Optional[Tensor] = None,
+                 generator: Optional[torch.Generator] = None) -> Dict[str, Any]:
+        """Run the pipeline on a batch (already on its device).
+
+        Args:
+            batch (TopdownBatch): images + annotations.
+            draws (Tensor[N, NUM_DRAWS], optional): the augmentation's uniforms (see :meth:`draw`);
+                drawn from ``generator`` when None.
+            generator (torch.Generator, optional): on the batch's device.
+
+        Returns:
+            dict: ``inputs`` Tensor[N, 3, h, w] (``out_dtype``, normalised RGB), the geometry of
+            :meth:`geometry`, ``transformed_keypoints`` [N, K, 2] float32 (input-crop pixels), and the
+            codec's targets (e.g. ``heatmaps`` [N, K, H, W] and ``keypoint_weights`` [N, K]).
+        """
+        batch = self.decode_on_device(batch)
+        if draws is None and self.train:
+            draws = self.draw(len(batch), generator=generator, device=batch.bbox.device)
+        geo = self.geometry(batch, draws)
+        n = len(batch)
+        dev = batch.bbox.device
+        crops = ops.warp_affine(batch.images, geo["image_warp_mat"], self.input_size,
+                                image_index=torch.arange(n, device=dev), mean=self.mean, std=self.std,
+                                bgr_to_rgb=self.bgr_to_rgb, out_dtype=self.out_dtype)
+        tkp = transform_keypoints(geo["keypoints"], geo["warp_mat"]).to(torch.float32)
+        out: Dict[str, Any] = dict(geo, inputs=crops, transformed_keypoints=tkp, index=batch.index)
+        vis = geo["keypoints_visible"].to(torch.float32)
+        if self.codec is not None and tkp.shape[1] > 0:
+            targets = self.codec.batch_encode(tkp, vis)
+            if self.use_dataset_keypoint_weights and self.joint_weights is not None and "keypoint_weights" in targets:
+                jw = torch.tensor(self.joint_weights, dtype=targets["keypoint_weights"].dtype, device=dev)
+                targets["keypoint_weights"] = targets["keypoint_weights"] * jw
+            out.update(targets)
+        return out
+
+
+def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_workers: int = 0, *,
+                         shuffle: bool = True, pin_memory: bool = False, encoded: bool = False,
+                         drop_last: bool = False, seed: Optional[int] = None) -> torch.utils.data.DataLoader:
+    """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images."""
+    gen = None
+    if seed is not None:
+        gen = torch.Generator().manual_seed(int(seed))
+    return torch.utils.data.DataLoader(
+        TopdownDecodeDataset(records, encoded=encoded), batch_size=batch_size, shuffle=shuffle,
+        num_workers=num_workers, collate_fn=TopdownCollate(records, pin_memory=pin_memory), drop_last=drop_last,
+        persistent_workers=num_workers > 0, generator=gen)
+
+
+__all__.append("build_topdown_loader")
