@@ -10,7 +10,7 @@ ranges), placed with varied scale, rotation, limb thickness and colour on textur
 Annotations follow COCO: keypoints (x, y, v) with v = 2 visible (the figure's own joint dot is on
 top there), v = 1 labelled but occluded (by another figure, or the face of a figure seen from the
 back), v = 0 outside the image (x = y = 0). Boxes are the extent of the figure's pixels inside the
-image, ``area`` its pixel count, ``segmentation`` its RLE. Some images hold a crowd region
+image, ``area`` its pixel count, ``segmentation`` its (uncompressed) RLE. Some images hold a crowd region
 (``iscrowd = 1``, no keypoints) of tiny figures. Each annotation also carries ``joint_color``
 (B, G, R), the colour of its joint dots, which is what the consistency test checks.
 
@@ -186,10 +186,14 @@ def _image(rng: np.random.Generator, w: int, h: int, max_people: int, crowd_prob
 
 
 def _rle(mask: np.ndarray) -> Dict:
-    from pycocotools import mask as cocomask
-
-    rle = cocomask.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    """COCO's uncompressed RLE of a binary mask (column-major runs, starting with a run of zeros)."""
+    flat = (mask.reshape(-1, order="F") > 0).astype(np.int8)
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    if flat.size and flat[0] == 1:
+        runs = [0] + runs
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(r) for r in runs]}
 
 
 def generate_synthetic_coco(
