@@ -123,6 +123,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     codec = MSRAHeatmap((192, 256), (48, 64), 2.0)
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
     results: Dict[str, float] = {}
+    # forked workers must not inherit an initialised CUDA context (the warp op queries CUDA state)
+    ctx = "spawn" if device.type == "cuda" and workers > 0 else None
 
     # per-sample path: everything in the workers, then normalisation on the device
     ps = T.Compose([
@@ -131,7 +133,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         T.RandomBBoxTransform(), T.TopdownAffine((192, 256)), T.GenerateTarget(codec), T.PackPoseInputs()])
     ps_loader = torch.utils.data.DataLoader(_PerSampleDataset(records, ps), batch_size=batch, shuffle=True,
                                             num_workers=workers, collate_fn=_per_sample_collate, drop_last=True,
-                                            persistent_workers=workers > 0, pin_memory=device.type == "cuda")
+                                            persistent_workers=workers > 0, pin_memory=device.type == "cuda",
+                                            multiprocessing_context=ctx)
     mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(1, 3, 1, 1)
     std = torch.tensor([58.395, 57.12, 57.375], device=device).view(1, 3, 1, 1)
 
