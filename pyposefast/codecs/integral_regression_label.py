@@ -128,6 +128,7 @@ class IntegralRegressionLabel(BaseKeypointCodec):
         super().__init__()
         self.heatmap_codec = MSRAHeatmap(input_size, heatmap_size, sigma, unbiased, blur_kernel_size)
         self.keypoint_codec = RegressionLabel(input_size)
+        self.input_size = input_size  # (not in MMPose) what decode_topdown's flip test and map need
         self.normalize = normalize
 
     def _normalized(self, heatmaps: torch.Tensor) -> torch.Tensor:
