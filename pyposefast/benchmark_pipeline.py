@@ -147,7 +147,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     del ps_loader
 
     pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec)
-    loader = build_topdown_loader(records, batch, workers, pin_memory=device.type == "cuda", drop_last=True)
+    loader = build_topdown_loader(records, batch, workers, pin_memory=device.type == "cuda", drop_last=True,
+                                  multiprocessing_context=ctx)
     gen = torch.Generator(device=device).manual_seed(0)
     prefetch = DevicePrefetcher(loader, device)
 
@@ -174,7 +175,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         fixed = pipe(resident, generator=gen)
         results["resnet50_train"] = _time_loader([None] * (batches + 1),
                                                  lambda _: step(fixed["inputs"], fixed["heatmaps"]), batches, sync)
-        loader = build_topdown_loader(records, batch, workers, pin_memory=True, drop_last=True)
+        loader = build_topdown_loader(records, batch, workers, pin_memory=True, drop_last=True,
+                                      multiprocessing_context=ctx)
 
         def consume_train(b):
             o = pipe(b, generator=gen)

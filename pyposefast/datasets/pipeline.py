@@ -359,15 +359,18 @@ class TopdownBatchPipeline:
 
 def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_workers: int = 0, *,
                          shuffle: bool = True, pin_memory: bool = False, encoded: bool = False,
-                         drop_last: bool = False, seed: Optional[int] = None) -> torch.utils.data.DataLoader:
-    """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images."""
+                         drop_last: bool = False, seed: Optional[int] = None,
+                         multiprocessing_context: Optional[str] = None) -> torch.utils.data.DataLoader:
+    """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images (pinning, when asked
+    and CUDA is available, happens in the loader's pin-memory thread of the main process)."""
     gen = None
     if seed is not None:
         gen = torch.Generator().manual_seed(int(seed))
     return torch.utils.data.DataLoader(
         TopdownDecodeDataset(records, encoded=encoded), batch_size=batch_size, shuffle=shuffle,
-        num_workers=num_workers, collate_fn=TopdownCollate(records, pin_memory=pin_memory), drop_last=drop_last,
-        persistent_workers=num_workers > 0, generator=gen)
+        num_workers=num_workers, collate_fn=TopdownCollate(records), drop_last=drop_last,
+        pin_memory=pin_memory and torch.cuda.is_available(), persistent_workers=num_workers > 0, generator=gen,
+        multiprocessing_context=multiprocessing_context if num_workers > 0 else None)
 
 
 __all__.append("build_topdown_loader")
