@@ -161,6 +161,18 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     del loader, prefetch
 
     if device.type == "cuda":
+        try:
+            import torchvision.io  # noqa: F401  (nvjpeg decoding on the device)
+
+            nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec, bgr_to_rgb=False)
+            nv_loader = build_topdown_loader(records, batch, workers, pin_memory=False, drop_last=True, encoded=True,
+                                             multiprocessing_context=ctx)
+            results["device_pipeline_nvjpeg"] = _time_loader(
+                nv_loader, lambda b: nv_pipe(nv_pipe.decode_on_device(b, device), generator=gen)["inputs"].shape[0],
+                batches, sync)
+            del nv_loader
+        except ImportError:
+            pass
         model = _resnet50_simplebaseline().to(device).to(memory_format=torch.channels_last)
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
@@ -189,6 +201,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     out(f"{'path':<44} {'samples/s':>10}")
     labels = [("per_sample", "per-sample (MMPose-style, in workers)"),
               ("device_pipeline", "batched device pipeline (workers decode)"),
+              ("device_pipeline_nvjpeg", "batched device pipeline, nvjpeg decode"),
               ("device_only", "device pipeline alone (resident raw batch)"),
               ("resnet50_train", "ResNet-50 SimpleBaseline train step (bf16)"),
               ("train_with_pipeline", "ResNet-50 train fed by the device pipeline")]
@@ -198,7 +211,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     out(f"speed-up of the device pipeline over the per-sample path: "
         f"{results['device_pipeline'] / results['per_sample']:.2f}x")
     if "resnet50_train" in results:
-        out(f"pipeline limits training: {'yes' if results['device_pipeline'] < results['resnet50_train'] else 'no'} "
+        limited = results["train_with_pipeline"] < 0.9 * results["resnet50_train"]
+        out(f"pipeline limits training: {'yes' if limited else 'no'} "
             f"(train fed by the pipeline runs at {100 * results['train_with_pipeline'] / results['resnet50_train']:.0f}% "
             "of the train step alone)")
     return results

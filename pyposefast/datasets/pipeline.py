@@ -134,7 +134,7 @@ class TopdownCollate:
         idx = [int(i) for _, i in items]
         recs = [self.records[i] for i in idx]
         encoded = bool(items) and items[0][0].ndim == 1
-        images = RaggedImages.from_images([img for img, _ in items])
+        images = RaggedImages.from_images([img.reshape(-1, 1) if encoded else img for img, _ in items])
         if recs:
             bbox = np.concatenate([r["bbox"] for r in recs], 0).astype(np.float32)
             kp = np.concatenate([r["keypoints"] for r in recs], 0).astype(np.float32)
@@ -262,19 +262,22 @@ class TopdownBatchPipeline:
         0 flip, 1-2 half body, 3-6 bbox truncated normals (by inverse CDF), 7-9 bbox coins)."""
         return torch.rand((n, NUM_DRAWS), generator=generator, device=device, dtype=torch.float64)
 
-    def decode_on_device(self, batch: TopdownBatch) -> TopdownBatch:
-        """Decode a batch of JPEG bytes on CUDA with nvjpeg (torchvision), giving RGB images; the
-        pipeline then must not swap channels (build it with ``bgr_to_rgb=False``)."""
+    def decode_on_device(self, batch: TopdownBatch, device: Optional[Union[str, torch.device]] = None) -> TopdownBatch:
+        """Decode a CPU batch of JPEG bytes with nvjpeg (torchvision) straight onto ``device`` (CUDA),
+        giving RGB images and the annotations on ``device``; build the pipeline with
+        ``bgr_to_rgb=False`` for such batches. A decoded batch is returned unchanged."""
         if not batch.encoded:
             return batch
         from torchvision.io import decode_jpeg  # optional dependency
 
+        device = torch.device(device) if device is not None else batch.bbox.device
         data = [batch.images.image(b).reshape(-1).cpu() for b in range(len(batch.images))]
-        decoded = decode_jpeg(data, device=batch.bbox.device)
-        hwc = [d.permute(1, 2, 0) for d in decoded]
-        images = RaggedImages.from_images(hwc)
-        return TopdownBatch(images, batch.bbox, batch.keypoints, batch.keypoints_visible, batch.bbox_score,
-                            batch.index, False)
+        decoded = decode_jpeg(data, device=device)
+        images = RaggedImages.from_images([d.permute(1, 2, 0).contiguous() for d in decoded])
+        rest = TopdownBatch(batch.images, batch.bbox, batch.keypoints, batch.keypoints_visible, batch.bbox_score,
+                            batch.index, False).to(device, non_blocking=True)
+        rest.images = images
+        return rest
 
     def geometry(self, batch: TopdownBatch, draws: Optional[Tensor]) -> Dict[str, Tensor]:
         """Boxes, augmentation and warp matrices for the batch (no pixels touched).
