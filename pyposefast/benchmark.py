@@ -167,13 +167,13 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
     src = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda").uniform_()
     dst = torch.empty_like(src)
     seconds = time_cuda_graph(lambda: dst.copy_(src), replays=10, trials=5)
-    del src, dst
+    src = dst = None  # free the 2 GiB before the next table
     torch.cuda.empty_cache()
     return 2 * nbytes / seconds
 
 
 def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
-        eval_only: Optional[list] = None, decode_cases=None) -> dict:
+        eval_only: Optional[list] = None, decode_cases=None, models: Optional[bool] = None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -200,6 +200,11 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
         from . import benchmark_eval
 
         results.update(benchmark_eval.run(quick, use_cuda, eval_only, time_host, time_cuda_graph, out))
+    if use_cuda if models is None else models:  # networks on 2 CPU cores take minutes: CUDA or --only models
+        from .benchmark_models import run_models
+
+        out("\n== models: network alone vs end to end (crop, network + flip, decode, back to image)")
+        results["models"] = run_models(quick, use_cuda, out)
     return results
 
 
@@ -381,7 +386,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
-    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode", "nms", "coco_eval"],
+    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode", "nms", "coco_eval", "models"],
                         default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
@@ -398,6 +403,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         warp_cases = warp_cases if "warp" in args.only else []
         decode_cases = decode_cases if "decode" in args.only else []
     eval_only = None if not args.only else [x for x in args.only if x in ("nms", "coco_eval")]
+    models = None if not args.only else "models" in args.only
     run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, eval_only=eval_only,
-        decode_cases=decode_cases)
+        decode_cases=decode_cases, models=models)
     return 0

@@ -1,4 +1,4 @@
-"""``pyposefast`` command line: ``pyposefast bench`` | ``pyposefast info``."""
+"""``pyposefast`` command line: ``pyposefast bench`` | ``info`` | ``models``."""
 
 from __future__ import annotations
 
@@ -11,16 +11,41 @@ from typing import Optional
 def main(argv: Optional[list[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="pyposefast", description="pose estimation with batched C++/CUDA kernels")
-    parser.add_argument("command", choices=["bench", "info"], help="bench: time the kernels; info: build facts")
+    parser.add_argument("command", choices=["bench", "info", "models"],
+                        help="bench: time the kernels; info: build facts; models: the model zoo with sizes")
     args, rest = parser.parse_known_args(argv[:1])
     if args.command == "info":
         from . import build_info, cuda_available
 
         print(json.dumps(dict(build_info(), cuda_available=cuda_available()), indent=2))
         return 0
+    if args.command == "models":
+        return models_command(argv[1:])
     from . import benchmark
 
     return benchmark.main(argv[1:])
+
+
+def models_command(argv: list[str]) -> int:
+    """``pyposefast models [--flops] [NAME ...]``: list the named models, with parameter counts and
+    forward FLOPs (multiply-add = 2) at their default input size when ``--flops`` is given."""
+    parser = argparse.ArgumentParser(prog="pyposefast models", description=models_command.__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="only these models (default: all)")
+    parser.add_argument("--flops", action="store_true", help="build each model and count parameters and FLOPs")
+    args = parser.parse_args(argv)
+    from .models import list_models, model_complexity
+
+    known = list_models()
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    for name in args.names or known:
+        if args.flops:
+            c = model_complexity(name)
+            print(f"{name:<36} {c['params'] / 1e6:>8.2f} M params {c['flops'] / 1e9:>8.2f} GFLOPs")
+        else:
+            print(name)
+    return 0
 
 
 if __name__ == "__main__":
