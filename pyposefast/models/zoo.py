@@ -14,11 +14,15 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from ..codecs import IntegralRegressionLabel, MSRAHeatmap, RegressionLabel, SimCCLabel
+from ..codecs import IntegralRegressionLabel, MSRAHeatmap, RegressionLabel, SimCCLabel, UDPHeatmap
 from .backbones.cspnext import cspnext_l, cspnext_m, cspnext_s, cspnext_t
 from .backbones.hrnet import hrnet_w18, hrnet_w32, hrnet_w48
+from .backbones.litehrnet import litehrnet_18, litehrnet_30
+from .backbones.mobilenet_v2 import MobileNetV2
 from .backbones.resnet import ResNet
+from .backbones.shufflenet_v2 import ShuffleNetV2
 from .backbones.tcn import TCN
+from .backbones.vit import vit_base, vit_large, vit_small
 from .estimators import BottomupPoseEstimator, PoseLifter, TopdownPoseEstimator
 from .heads import (AssociativeEmbeddingHead, HeatmapHead, IntegralRegressionHead, RegressionHead, RLEHead,
                     RTMCCHead, SimCCHead, TemporalRegressionHead)
@@ -114,6 +118,70 @@ def hrnetv2_w18_wflw_256x256(input_size: Size = (256, 256), num_keypoints: int =
                              flip_test: bool = True) -> TopdownPoseEstimator:
     """Face: HRNetV2-W18 on WFLW (98 keypoints)."""
     return _hrnetv2_w18("wflw", num_keypoints, input_size, flip_test)
+
+
+# ---------------------------------------------------------------- light-weight heatmap models
+
+def mobilenetv2_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                             flip_test: bool = True) -> TopdownPoseEstimator:
+    """MobileNetV2 + SimpleBaseline head (``td-hm_mobilenetv2_8xb64-210e_coco-256x192``): 1280
+    channels at stride 32, three deconvs, MSRAHeatmap sigma 2."""
+    return _heatmap_model(MobileNetV2(widen_factor=1.0, out_indices=(7,)), 1280, "coco", num_keypoints, input_size,
+                          2.0, flip_test, True)
+
+
+def shufflenetv2_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                              flip_test: bool = True) -> TopdownPoseEstimator:
+    """ShuffleNetV2 1.0x + SimpleBaseline head (``td-hm_shufflenetv2_8xb64-210e_coco-256x192``)."""
+    return _heatmap_model(ShuffleNetV2(widen_factor=1.0), 1024, "coco", num_keypoints, input_size, 2.0, flip_test, True)
+
+
+def litehrnet_18_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                              flip_test: bool = True) -> TopdownPoseEstimator:
+    """Lite-HRNet-18 (``td-hm_litehrnet-18_8xb64-210e_coco-256x192``): 40 channels at stride 4,
+    1x1 head, MSRAHeatmap sigma 2."""
+    return _heatmap_model(litehrnet_18(), 40, "coco", num_keypoints, input_size, 2.0, flip_test, False)
+
+
+def litehrnet_30_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                              flip_test: bool = True) -> TopdownPoseEstimator:
+    """Lite-HRNet-30 (``td-hm_litehrnet-30_8xb64-210e_coco-256x192``)."""
+    return _heatmap_model(litehrnet_30(), 40, "coco", num_keypoints, input_size, 2.0, flip_test, False)
+
+
+# ---------------------------------------------------------------- ViTPose (plain ViT + 2 deconvs)
+
+_VITPOSE = {"s": (vit_small, 384), "b": (vit_base, 768), "l": (vit_large, 1024)}
+
+
+def _vitpose(size: str, num_keypoints: int, input_size: Size, flip_test: bool) -> TopdownPoseEstimator:
+    make, ch = _VITPOSE[size]
+    w, h = input_size
+    codec = UDPHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2.0)
+    head = HeatmapHead(ch, num_keypoints, deconv_out_channels=(256, 256), deconv_kernel_sizes=(4, 4), decoder=codec)
+    # the position embedding keeps the 256x192 grid of the released checkpoints; other input sizes
+    # interpolate it at run time (mmpretrain's behaviour)
+    return TopdownPoseEstimator(make(img_size=(256, 192)), head, flip_test=flip_test, shift_heatmap=False,
+                                flip_indices=_flip_indices("coco", num_keypoints))
+
+
+def vitpose_s_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                           flip_test: bool = True) -> TopdownPoseEstimator:
+    """ViTPose-S (``td-hm_ViTPose-small_8xb64-210e_coco-256x192``): UDPHeatmap sigma 2."""
+    return _vitpose("s", num_keypoints, input_size, flip_test)
+
+
+def vitpose_b_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                           flip_test: bool = True) -> TopdownPoseEstimator:
+    """ViTPose-B (``td-hm_ViTPose-base_8xb64-210e_coco-256x192``): ViT-B/16 (patch padding 2, no
+    class token, final LayerNorm) + two 4x4 deconvs, UDPHeatmap sigma 2, no heatmap shift on flip."""
+    return _vitpose("b", num_keypoints, input_size, flip_test)
+
+
+def vitpose_l_coco_256x192(input_size: Size = (192, 256), num_keypoints: int = 17,
+                           flip_test: bool = True) -> TopdownPoseEstimator:
+    """ViTPose-L (``td-hm_ViTPose-large_8xb64-210e_coco-256x192``)."""
+    return _vitpose("l", num_keypoints, input_size, flip_test)
 
 
 # ---------------------------------------------------------------- RTMPose (CSPNeXt + RTMCCHead)
@@ -261,6 +329,13 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "hrnet-w32_coco-wholebody_256x192": hrnet_w32_coco_wholebody_256x192,
     "hrnetv2-w18_onehand10k_256x256": hrnetv2_w18_onehand10k_256x256,
     "hrnetv2-w18_wflw_256x256": hrnetv2_w18_wflw_256x256,
+    "mobilenetv2_coco_256x192": mobilenetv2_coco_256x192,
+    "shufflenetv2_coco_256x192": shufflenetv2_coco_256x192,
+    "litehrnet-18_coco_256x192": litehrnet_18_coco_256x192,
+    "litehrnet-30_coco_256x192": litehrnet_30_coco_256x192,
+    "vitpose-s_coco_256x192": vitpose_s_coco_256x192,
+    "vitpose-b_coco_256x192": vitpose_b_coco_256x192,
+    "vitpose-l_coco_256x192": vitpose_l_coco_256x192,
     "rtmpose-t_coco_256x192": rtmpose_t_coco_256x192,
     "rtmpose-s_coco_256x192": rtmpose_s_coco_256x192,
     "rtmpose-m_coco_256x192": rtmpose_m_coco_256x192,

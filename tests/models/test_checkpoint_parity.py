@@ -3,8 +3,8 @@ batch), save its state dict as an MMPose checkpoint, load it into ours with ``lo
 compare the network outputs (MMPose's ``mode='tensor'``) on the same input.
 
 CSPNeXt is built from MMPose's own copy (the RTMPose configs take mmdet's, which has the same
-structure and keys). Not parity-tested here: models that need ``mmcv.ops`` (none of ours) and ViTPose
-(needs mmpretrain; we have no ViT yet).
+structure and keys). Not parity-tested here: models that need ``mmcv.ops`` (none of ours); ViTPose
+(mmpretrain's backbone) is in test_vit_parity.py.
 """
 
 from __future__ import annotations
@@ -70,6 +70,24 @@ def _cfg(name):
         return dict(td, backbone=dict(type="ResNet", depth=50),
                     head=dict(type="IntegralRegressionHead", in_channels=2048, in_featuremap_size=(2, 2),
                               num_joints=17, loss=dict(type="SmoothL1Loss", use_target_weight=True))), (64, 64)
+    if name == "mobilenetv2_coco_256x192":
+        return dict(td, backbone=dict(type="MobileNetV2", widen_factor=1.0, out_indices=(7,)),
+                    head=dict(type="HeatmapHead", in_channels=1280, out_channels=17,
+                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (64, 64)
+    if name == "shufflenetv2_coco_256x192":
+        return dict(td, backbone=dict(type="ShuffleNetV2", widen_factor=1.0),
+                    head=dict(type="HeatmapHead", in_channels=1024, out_channels=17,
+                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (64, 64)
+    if name == "litehrnet-18_coco_256x192":
+        extra = dict(stem=dict(stem_channels=32, out_channels=32, expand_ratio=1), num_stages=3,
+                     stages_spec=dict(num_modules=(2, 4, 2), num_branches=(2, 3, 4), num_blocks=(2, 2, 2),
+                                      module_type=("LITE", "LITE", "LITE"), with_fuse=(True, True, True),
+                                      reduce_ratios=(8, 8, 8),
+                                      num_channels=((40, 80), (40, 80, 160), (40, 80, 160, 320))),
+                     with_head=True)
+        return dict(td, backbone=dict(type="LiteHRNet", in_channels=3, extra=extra),
+                    head=dict(type="HeatmapHead", in_channels=40, out_channels=17, deconv_out_channels=None,
+                              loss=dict(type="KeypointMSELoss", use_target_weight=True))), (64, 64)
     raise AssertionError(name)
 
 
@@ -89,7 +107,8 @@ def _ours(name, size):
 
 NAMES = ["resnet50_coco_256x192", "hrnet-w32_coco_256x192", "rtmpose-m_coco_256x192", "ae_hrnet-w32_coco_512x512",
          "rle_resnet50_coco_256x192", "deeppose_resnet50_coco_256x192", "simcc_resnet50_coco_256x192",
-         "ipr_resnet50_coco_256x256"]
+         "ipr_resnet50_coco_256x256", "mobilenetv2_coco_256x192", "shufflenetv2_coco_256x192",
+         "litehrnet-18_coco_256x192"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -16,7 +16,8 @@ NAMES = list_models()
 REQUIRED = ["resnet50_coco_256x192", "hrnet-w32_coco_256x192", "hrnet-w48_coco_384x288", "rtmpose-t_coco_256x192",
             "rtmpose-s_coco_256x192", "rtmpose-m_coco_256x192", "rtmpose-l_coco_256x192",
             "ae_hrnet-w32_coco_512x512", "deeppose_resnet50_coco_256x192", "rle_resnet50_coco_256x192",
-            "videopose3d-243f_h36m", "videopose3d-81f_h36m", "videopose3d-27f_h36m"]
+            "videopose3d-243f_h36m", "videopose3d-81f_h36m", "videopose3d-27f_h36m", "mobilenetv2_coco_256x192",
+            "shufflenetv2_coco_256x192", "litehrnet-18_coco_256x192", "vitpose-b_coco_256x192"]
 
 
 def _k(name: str) -> int:
@@ -81,7 +82,7 @@ def test_forward_and_state_dict_round_trip(name):
 def _targets(name, model, x):
     B, K = x.shape[0], 17
     w = torch.ones(B, K)
-    if name.startswith("resnet") or name.startswith("hrnet"):
+    if name.startswith(("resnet", "hrnet", "mobilenetv2", "shufflenetv2", "litehrnet", "vitpose")):
         return dict(heatmaps=torch.rand(B, K, 16, 16), keypoint_weights=w)
     if name.startswith("rtmpose"):
         return dict(keypoint_x_labels=torch.rand(B, K, 128), keypoint_y_labels=torch.rand(B, K, 128), keypoint_weights=w)
@@ -97,7 +98,8 @@ def _targets(name, model, x):
 
 @pytest.mark.parametrize("name", ["resnet50_coco_256x192", "hrnet-w32_coco_256x192", "rtmpose-t_coco_256x192",
                                   "rle_resnet50_coco_256x192", "ipr_resnet50_coco_256x256",
-                                  "ae_hrnet-w32_coco_512x512", "videopose3d-27f_h36m"])
+                                  "ae_hrnet-w32_coco_512x512", "videopose3d-27f_h36m", "mobilenetv2_coco_256x192",
+                                  "shufflenetv2_coco_256x192", "litehrnet-18_coco_256x192", "vitpose-s_coco_256x192"])
 def test_one_backward_step(name):
     torch.manual_seed(0)
     model, x = _build(name)
@@ -113,7 +115,8 @@ def test_one_backward_step(name):
 
 
 @pytest.mark.parametrize("name", ["resnet50_coco_256x192", "rtmpose-t_coco_256x192", "rle_resnet50_coco_256x192",
-                                  "deeppose_resnet50_coco_256x192", "ipr_resnet50_coco_256x256"])
+                                  "deeppose_resnet50_coco_256x192", "ipr_resnet50_coco_256x256",
+                                  "vitpose-s_coco_256x192"])
 def test_predict_in_image_pixels(name):
     torch.manual_seed(0)
     model, x = _build(name)
