@@ -161,9 +161,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     del loader, prefetch
 
     if device.type == "cuda":
-        try:
-            import torchvision.io  # noqa: F401  (nvjpeg decoding on the device)
+        import importlib.util
 
+        if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
             nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec, bgr_to_rgb=False)
             nv_loader = build_topdown_loader(records, batch, workers, pin_memory=False, drop_last=True, encoded=True,
                                              multiprocessing_context=ctx)
@@ -171,8 +171,6 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                 nv_loader, lambda b: nv_pipe(nv_pipe.decode_on_device(b, device), generator=gen)["inputs"].shape[0],
                 batches, sync)
             del nv_loader
-        except ImportError:
-            pass
         model = _resnet50_simplebaseline().to(device).to(memory_format=torch.channels_last)
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
