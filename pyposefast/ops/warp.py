@@ -52,7 +52,10 @@ def _check_index_values(images: RaggedImages, image_index: torch.Tensor) -> None
     """Value checks of image_index and the ragged metadata. They read the values (one device sync for
     CUDA tensors), so they are skipped while torch.compile traces or a CUDA graph is captured; the
     kernels themselves never read outside ``images`` (a bad index or size gives a border crop)."""
-    if torch.compiler.is_compiling() or (torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()):
+    # Only CUDA inputs can be under graph capture; asking CUDA about CPU inputs would initialise it
+    # (and fail in a forked data-loader worker of a process that already uses CUDA).
+    on_cuda = image_index.is_cuda or images.data.is_cuda
+    if torch.compiler.is_compiling() or (on_cuda and torch.cuda.is_current_stream_capturing()):
         return
     if image_index.numel():
         lo, hi = (int(v) for v in torch.aminmax(image_index.detach()))  # one device sync at most
