@@ -173,7 +173,8 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
 
 
 def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
-        eval_only: Optional[list] = None, decode_cases=None, models: Optional[bool] = None) -> dict:
+        eval_only: Optional[list] = None, decode_cases=None, models: Optional[bool] = None,
+        pipeline: Optional[bool] = None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -205,6 +206,11 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
 
         out("\n== models: network alone vs end to end (crop, network + flip, decode, back to image)")
         results["models"] = run_models(quick, use_cuda, out)
+    if use_cuda if pipeline is None else pipeline:  # data-loader workers on 2 cores: CUDA or --only pipeline
+        from .benchmark_pipeline import run_pipeline
+
+        out("\n== data pipeline: batched device pipeline vs per-sample transforms (top-down COCO 256x192)")
+        results["pipeline"] = run_pipeline(quick, use_cuda, out)
     return results
 
 
@@ -386,7 +392,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
-    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode", "nms", "coco_eval", "models"],
+    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode", "nms", "coco_eval", "models", "pipeline"],
                         default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
@@ -404,6 +410,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         decode_cases = decode_cases if "decode" in args.only else []
     eval_only = None if not args.only else [x for x in args.only if x in ("nms", "coco_eval")]
     models = None if not args.only else "models" in args.only
+    pipeline = None if not args.only else "pipeline" in args.only
     run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, eval_only=eval_only,
-        decode_cases=decode_cases, models=models)
+        decode_cases=decode_cases, models=models, pipeline=pipeline)
     return 0

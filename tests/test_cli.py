@@ -32,3 +32,11 @@ def test_unknown_model_and_command_fail(capsys):
     assert "unknown model(s) no-such-model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["no-such-command"])
+
+
+def test_synthetic_writes_a_coco_dataset(tmp_path, capsys):
+    root = tmp_path / "syn"
+    assert cli.main(["synthetic", "--root", str(root), "--train", "2", "--val", "1"]) == 0
+    assert capsys.readouterr().out.strip() == str(root)
+    files = {p.name for p in root.rglob("*.json")}
+    assert files, "no annotation files written"
