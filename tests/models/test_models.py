@@ -173,3 +173,6 @@ def test_model_complexity():
     assert 3.0e6 < info["params"] < 3.5e6  # MMPose reports 3.34M
     assert 0.5e9 < info["flops"] < 1.0e9  # ~0.36 GMACs
     assert isinstance(build_model("videopose3d-27f_h36m"), PoseLifter)
+    lite = model_complexity("litehrnet-18_coco_256x192")
+    assert 1.0e6 < lite["params"] < 1.3e6  # MMPose reports 1.1M, 0.2 GMACs
+    assert 0.3e9 < lite["flops"] < 0.5e9
