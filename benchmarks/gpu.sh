@@ -85,7 +85,7 @@ if step test; then
 fi
 
 if step sanitize; then
-  for tool in memcheck racecheck synccheck initcheck; do
+  for tool in ${SANITIZERS:-memcheck racecheck synccheck initcheck}; do
     echo "== compute-sanitizer $tool"
     compute-sanitizer --tool "$tool" --error-exitcode 9 $PY benchmarks/sanitize_kernels.py \
       > "$OUT/sanitizer-$tool.log" 2>&1
