@@ -32,6 +32,36 @@
 namespace pyposefast {
 namespace group {
 
+// Products and sums that the CUDA compiler may not contract into an FMA (NumPy rounds each step).
+PPF_GHD float fmul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+PPF_GHD float fadd_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+PPF_GHD double dmul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+PPF_GHD double dadd_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
 constexpr int64_t kMaxKeypoints = 1024;  // K limit (keypoint_order travels in the kernel arguments)
 constexpr int64_t kMaxTopk = 1024;
 constexpr double kPadCost = 1e10;  // MMPose's padding columns (float32 1e10 is exactly 1e10)
@@ -255,12 +285,12 @@ PPF_GHD double tag_distance(const float* tag, const float* mean, int64_t L) {
   double s = 0.0;
   for (int64_t l = 0; l < L; ++l) {
     const double d = static_cast<double>(tag[l]) - static_cast<double>(mean[l]);
-    s += d * d;
+    s = dadd_rn(s, dmul_rn(d, d));
   }
   return sqrt(s);
 }
 
-PPF_GHD double match_cost(double dist, float val) { return rint(dist) * 100.0 - static_cast<double>(val); }
+PPF_GHD double match_cost(double dist, float val) { return dmul_rn(rint(dist), 100.0) - static_cast<double>(val); }
 
 // float32 round half to even of a non-negative value (vectorisable: no call).
 PPF_GHD float round_even_nonneg(float d) { return d < 8388608.f ? (d + 8388608.f) - 8388608.f : d; }
@@ -331,12 +361,12 @@ PPF_GHD int32_t group_image(int64_t K, int64_t L, int64_t W, const int32_t* orde
 // tag_k points at channel k (l = 0) of the image's tags, lstride = K * H * W.
 PPF_GHD float fill_cost(const float* tag_k, int64_t lstride, int64_t p, const float* itag, int64_t L, float hm) {
   float d = tag_k[p] - itag[0];
-  float s = d * d;
+  float s = fmul_rn(d, d);
   for (int64_t l = 1; l < L; ++l) {
     d = tag_k[l * lstride + p] - itag[l];
-    s += d * d;
+    s = fadd_rn(s, fmul_rn(d, d));
   }
-  return round_even_nonneg(sqrtf(s)) * 100.f - hm;
+  return fmul_rn(round_even_nonneg(sqrtf(s)), 100.f) - hm;
 }
 
 // The instance tag (np.mean of the tags at the detected keypoints' truncated, clipped positions):

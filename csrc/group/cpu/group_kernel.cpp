@@ -18,6 +18,10 @@
 #include <tuple>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "decode/decode_math.h"
 #include "group/group_checks.h"
 #include "group/group_math.h"
@@ -73,35 +77,49 @@ void modulate_plane(const float* plane, int32_t H, int32_t W, const decode::Blur
   for (int64_t p = 0; p < HW; ++p) out[p] = std::log(decode::nan_clip(out[p] * ratio, 1e-3f, 50.f));
 }
 
-// Phase D's scan: the first pixel of the minimum fill-in cost.
+// Phase D's scan: the first pixel of the minimum fill-in cost (np.argmin: the first NaN, else the
+// first minimum). Costs go to buf (float32, exactly fill_cost's operations; SSE2 four at a time).
 int64_t fill_argmin(const float* hm, const float* tag_k, int64_t lstride, int64_t L, const float* itag, int64_t HW,
                     std::vector<float>& buf) {
   buf.resize(HW);
   float* c = buf.data();
-  const float t0 = itag[0];
-  for (int64_t p = 0; p < HW; ++p) {
-    const float d = tag_k[p] - t0;
-    c[p] = d * d;
-  }
-  for (int64_t l = 1; l < L; ++l) {
-    const float* t = tag_k + l * lstride;
-    const float tl = itag[l];
-    for (int64_t p = 0; p < HW; ++p) {
-      const float d = t[p] - tl;
-      c[p] += d * d;
-    }
-  }
-  for (int64_t p = 0; p < HW; ++p) c[p] = round_even_nonneg(std::sqrt(c[p])) * 100.f - hm[p];
-  // np.argmin: the first NaN, else the first minimum
+  int64_t p = 0;
   float m = std::numeric_limits<float>::infinity();
   bool nan = false;
-  for (int64_t p = 0; p < HW; ++p) {
-    const float v = c[p];
+#if defined(__SSE2__)
+  {
+    const __m128 big = _mm_set1_ps(8388608.f), hundred = _mm_set1_ps(100.f);
+    __m128 m4 = _mm_set1_ps(std::numeric_limits<float>::infinity());
+    __m128 nan4 = _mm_setzero_ps();
+    for (; p + 4 <= HW; p += 4) {
+      __m128 d = _mm_sub_ps(_mm_loadu_ps(tag_k + p), _mm_set1_ps(itag[0]));
+      __m128 sq = _mm_mul_ps(d, d);
+      for (int64_t l = 1; l < L; ++l) {
+        d = _mm_sub_ps(_mm_loadu_ps(tag_k + l * lstride + p), _mm_set1_ps(itag[l]));
+        sq = _mm_add_ps(sq, _mm_mul_ps(d, d));
+      }
+      const __m128 D = _mm_sqrt_ps(sq);
+      const __m128 small = _mm_cmplt_ps(D, big);
+      const __m128 R = _mm_or_ps(_mm_and_ps(small, _mm_sub_ps(_mm_add_ps(D, big), big)), _mm_andnot_ps(small, D));
+      const __m128 cost = _mm_sub_ps(_mm_mul_ps(R, hundred), _mm_loadu_ps(hm + p));
+      _mm_storeu_ps(c + p, cost);
+      nan4 = _mm_or_ps(nan4, _mm_cmpunord_ps(cost, cost));
+      m4 = _mm_min_ps(m4, cost);
+    }
+    float mm[4];
+    _mm_storeu_ps(mm, m4);
+    for (int i = 0; i < 4; ++i) m = mm[i] < m ? mm[i] : m;
+    nan = _mm_movemask_ps(nan4) != 0;
+  }
+#endif
+  for (; p < HW; ++p) {
+    const float v = fill_cost(tag_k, lstride, p, itag, L, hm[p]);
+    c[p] = v;
     nan |= v != v;
     m = v < m ? v : m;
   }
-  for (int64_t p = 0; p < HW; ++p)
-    if (nan ? c[p] != c[p] : c[p] == m) return p;
+  for (int64_t q = 0; q < HW; ++q)
+    if (nan ? c[q] != c[q] : c[q] == m) return q;
   return 0;
 }
 
@@ -120,10 +138,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cpu(
   float* out_is = c.instance_scores.data_ptr<float>();
   int64_t* out_n = c.counts.data_ptr<int64_t>();
 
+  // Grains: small images stay on the calling thread (a parallel region costs more than it saves
+  // below about a million pixel reads per task).
+  const int64_t plane_grain = std::max<int64_t>(1, (int64_t{1} << 20) / HW);
+
   // A. candidates
   std::vector<float> cvals(B * K * T);
   std::vector<int32_t> cidx(B * K * T), ccount(B * K);
-  at::parallel_for(0, B * K, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, B * K, plane_grain, [&](int64_t begin, int64_t end) {
     for (int64_t bk = begin; bk < end; ++bk)
       plane_candidates(hm + bk * HW, static_cast<int32_t>(H), static_cast<int32_t>(W), c.nms_radius, c.keypoint_thr,
                        static_cast<int32_t>(T), cvals.data() + bk * T, cidx.data() + bk * T, ccount.data() + bk);
@@ -133,7 +155,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cpu(
   std::vector<float> modulated;
   if (c.udp) {
     modulated.resize(B * K * HW);
-    at::parallel_for(0, B * K, 1, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, B * K, plane_grain, [&](int64_t begin, int64_t end) {
       for (int64_t bk = begin; bk < end; ++bk)
         modulate_plane(hm + bk * HW, static_cast<int32_t>(H), static_cast<int32_t>(W), c.blur,
                        modulated.data() + bk * HW);
@@ -172,8 +194,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cpu(
     }
   });
 
-  // D. refine, shift, fill: one instance per task
-  at::parallel_for(0, B * N, 1, [&](int64_t begin, int64_t end) {
+  // D. refine, shift, fill: one instance per task; in parallel only when the fill-in scans (one whole
+  // plane per missing keypoint) add up to a couple of million pixels
+  int64_t fill_pixels = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t n = 0; n < out_n[b]; ++n)
+      for (int64_t k = 0; k < K; ++k) fill_pixels += out_sc[(b * N + n) * K + k] > 0.f ? 0 : HW;
+  const int64_t inst_grain = fill_pixels < (int64_t{1} << 21) ? B * N : 1;
+  at::parallel_for(0, B * N, inst_grain, [&](int64_t begin, int64_t end) {
     std::vector<float> rows(K * L), buf;
     float itag[kMaxTagDim];
     for (int64_t bn = begin; bn < end; ++bn) {
