@@ -62,7 +62,7 @@ PPF_GHD double dadd_rn(double a, double b) {
 #endif
 }
 
-constexpr int64_t kMaxKeypoints = 1024;  // K limit (keypoint_order travels in the kernel arguments)
+constexpr int64_t kMaxKeypoints = 512;  // K limit (keypoint_order travels in the CUDA kernel arguments)
 constexpr int64_t kMaxTopk = 1024;
 constexpr double kPadCost = 1e10;  // MMPose's padding columns (float32 1e10 is exactly 1e10)
 

@@ -59,7 +59,7 @@ __all__ = ["ae_decode", "AE_REFINEMENTS", "MAX_TAG_DIM", "MAX_TOPK"]
 AE_REFINEMENTS = ("quarter", "dark_udp")
 MAX_TAG_DIM = 16
 MAX_TOPK = 1024
-MAX_KEYPOINTS = 1024
+MAX_KEYPOINTS = 512
 
 
 def _int(name: str, value: object, low: int, high: Optional[int] = None, odd: bool = False) -> int:
