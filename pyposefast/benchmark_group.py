@@ -12,8 +12,6 @@ constant per person plus noise.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
-
 import numpy as np
 import torch
 
