@@ -5,8 +5,9 @@
 //      straight from the plane (slow, exact).
 //   2. modulate_kernel (dark_udp only): one block per plane: MMPose's blurred, rescaled, clipped,
 //      logged plane, into the workspace.
-//   3. group_kernel: one warp per image: the warp fills the group tags, the tag distances and the
-//      cost matrix; lane 0 runs the assignment and the bookkeeping (group_math.h, the CPU's code).
+//   3. group_kernel: one warp per image: the CPU's steps (group_math.h) with the warp sharing the
+//      group tags, the tag distances, the cost matrix, the Hungarian solver's column loops and the
+//      group-key lookups.
 //   4. refine_kernel: one warp per instance: refinement, centre shift, instance tag.
 //   5. fill_kernel: one block per (b, n, k): the missing keypoint's argmin over the whole plane.
 #include <ATen/core/Tensor.h>
@@ -102,10 +103,11 @@ __device__ Cand block_first(Cand c, Cand* shared) {
 __device__ __forceinline__ Cand nms_candidate(const float* plane, int32_t H, int32_t W, int32_t r, double thr,
                                               int64_t q) {
   const float v = plane[q];
-  const int32_t y = static_cast<int32_t>(q / W), x = static_cast<int32_t>(q % W);
+  if (thr >= 0.0 && !(static_cast<double>(v) > thr)) return Cand{0.f, -1};
+  const int32_t qi = static_cast<int32_t>(q), y = qi / W, x = qi - y * W;
   if (thr >= 0.0) {
-    if (!(static_cast<double>(v) > thr) || !is_peak(plane, H, W, y, x, r, v)) return Cand{0.f, -1};
-    return Cand{v, static_cast<int32_t>(q)};
+    if (!is_peak(plane, H, W, y, x, r, v)) return Cand{0.f, -1};
+    return Cand{v, qi};
   }
   const float nv = is_peak(plane, H, W, y, x, r, v) ? v : v * 0.f;
   if (!(static_cast<double>(nv) > thr)) return Cand{0.f, -1};
@@ -205,8 +207,140 @@ __global__ void modulate_kernel(const Params P) {
   for (int64_t q = threadIdx.x; q < HW; q += kThreads) out[q] = logf(decode::nan_clip(out[q] * ratio, 1e-3f, 50.f));
 }
 
-// One warp per image: the same steps as group_image (group_math.h) with the warp filling the group
-// tags, distances and costs; lane 0 does everything order-dependent.
+// ---- warp-parallel pieces of the grouping (lanes split the columns; results identical to the
+// sequential code in group_math.h: every element sees the same operations, and every reduction
+// picks the lowest column among equal values, as the sequential scans do).
+__device__ __forceinline__ void warp_min_first(double& v, int32_t& j) {  // smallest v, then lowest j
+  for (int off = 16; off > 0; off >>= 1) {
+    const double ov = __shfl_down_sync(0xffffffffu, v, off);
+    const int32_t oj = __shfl_down_sync(0xffffffffu, j, off);
+    if (oj >= 0 && (j < 0 || ov < v || (ov == v && oj < j))) {
+      v = ov;
+      j = oj;
+    }
+  }
+  v = __shfl_sync(0xffffffffu, v, 0);
+  j = __shfl_sync(0xffffffffu, j, 0);
+}
+
+// hungarian() of group_math.h for one warp, cost = row-major [n, m] matrix.
+__device__ void warp_hungarian(int32_t n, int32_t m, const double* cost, SolverScratch s, int32_t* col_of_row) {
+  const int lane = threadIdx.x;
+  const double inf = INFINITY;
+  for (int32_t j = lane; j <= m; j += 32) {
+    s.v[j] = 0.0;
+    s.p[j] = -1;
+    s.way[j] = 0;
+  }
+  for (int32_t i = lane; i < n; i += 32) col_of_row[i] = -1;
+  __syncwarp();
+  for (int32_t i = 0; i < n; ++i) {
+    const double* row = cost + static_cast<int64_t>(i) * m;
+    double low = inf;
+    for (int32_t j = lane; j < m; j += 32) low = row[j] < low ? row[j] : low;
+    for (int off = 16; off > 0; off >>= 1) {
+      const double o = __shfl_xor_sync(0xffffffffu, low, off);
+      low = o < low ? o : low;
+    }
+    double dummy = 0.0;
+    int32_t jf = -1;
+    for (int32_t j = lane; j < m; j += 32)
+      if (s.p[j] == -1 && row[j] == low) {
+        jf = j;
+        break;
+      }
+    warp_min_first(dummy, jf);
+    if (lane == 0) {
+      s.u[i] = low;
+      if (jf >= 0) {
+        s.p[jf] = i;
+        col_of_row[i] = jf;
+      }
+    }
+    __syncwarp();
+  }
+  for (int32_t i = 0; i < n; ++i) {
+    if (col_of_row[i] >= 0) continue;
+    if (lane == 0) s.p[m] = i;
+    for (int32_t j = lane; j <= m; j += 32) {
+      s.minv[j] = inf;
+      s.used[j] = 0;
+    }
+    __syncwarp();
+    int32_t j0 = m;
+    while (true) {
+      if (lane == 0) s.used[j0] = 1;
+      __syncwarp();
+      const int32_t i0 = s.p[j0];
+      const double ui = s.u[i0];
+      const double* row = cost + static_cast<int64_t>(i0) * m;
+      double best = inf;
+      int32_t j1 = -1;
+      for (int32_t j = lane; j < m; j += 32) {
+        if (!s.used[j]) {
+          const double cur = row[j] - ui - s.v[j];
+          if (cur < s.minv[j]) {
+            s.minv[j] = cur;
+            s.way[j] = j0;
+          }
+          if (s.minv[j] < best) {
+            best = s.minv[j];
+            j1 = j;
+          }
+        }
+      }
+      warp_min_first(best, j1);
+      if (j1 < 0) return;
+      const double delta = best;
+      __syncwarp();
+      for (int32_t j = lane; j <= m; j += 32) {
+        if (s.used[j]) {
+          s.u[s.p[j]] += delta;
+          s.v[j] -= delta;
+        } else {
+          s.minv[j] -= delta;
+        }
+      }
+      __syncwarp();
+      j0 = j1;
+      if (s.p[j0] == -1) break;
+    }
+    if (lane == 0) {
+      while (j0 != m) {
+        const int32_t j1 = s.way[j0];
+        s.p[j0] = s.p[j1];
+        j0 = j1;
+      }
+    }
+    __syncwarp();
+  }
+  for (int32_t j = lane; j < m; j += 32)
+    if (s.p[j] >= 0) col_of_row[s.p[j]] = j;
+  __syncwarp();
+}
+
+// group_for_key for one warp: the first group with an equal key, else a new (zeroed) one.
+__device__ int32_t warp_group_for_key(GroupState& g, int32_t& count, float key, int64_t K) {
+  const int lane = threadIdx.x;
+  int32_t found = -1;
+  for (int32_t base = 0; base < count && found < 0; base += 32) {
+    const int32_t j = base + lane;
+    const unsigned hit = __ballot_sync(0xffffffffu, j < count && g.key[j] == key);
+    if (hit) found = base + __ffs(hit) - 1;
+  }
+  if (found >= 0) return found;
+  const int32_t j = count++;
+  float* jt = g.joints + static_cast<int64_t>(j) * K * 3;
+  for (int64_t q = lane; q < K * 3; q += 32) jt[q] = 0.f;
+  if (lane == 0) {
+    g.key[j] = key;
+    g.ntags[j] = 0;
+  }
+  __syncwarp();
+  return j;
+}
+
+// One warp per image: the steps of group_image (group_math.h), the warp sharing the work.
 __global__ void group_kernel(const Params P) {
   const int64_t b = blockIdx.x;
   const int lane = threadIdx.x;
@@ -219,7 +353,7 @@ __global__ void group_kernel(const Params P) {
   float* ctag = P.ctag + b * T * L;
   int32_t* col = P.col + b * T;
   const float* tb = P.tags + b * K * L * HW;
-  int32_t G = 0;  // lane 0's g.count, broadcast
+  int32_t G = 0;  // the group count, the same in every lane
   for (int64_t i = 0; i < K; ++i) {
     const int64_t k = P.order[i];
     const int32_t M = P.ccount[b * K + k];
@@ -229,50 +363,35 @@ __global__ void group_kernel(const Params P) {
     for (int64_t q = lane; q < M * L; q += 32) ctag[q] = tb[((q % L) * K + k) * HW + idxs[q / L]];
     __syncwarp();
     const bool fresh = i == 0 || G == 0;
+    const int32_t G0 = G;
     if (!fresh) {
-      for (int32_t j = lane; j < G; j += 32) group_mean(g, j, K, L);
+      for (int32_t j = lane; j < G0; j += 32) group_mean(g, j, K, L);
       __syncwarp();
-      const int32_t m = M > G ? M : G;
+      const int32_t m = M > G0 ? M : G0;
       for (int64_t q = lane; q < static_cast<int64_t>(M) * m; q += 32) {
         const int32_t r = static_cast<int32_t>(q / m), j = static_cast<int32_t>(q % m);
         double c = kPadCost;
-        if (j < G) {
+        if (j < G0) {
           const double d = tag_distance(ctag + r * L, g.mean + static_cast<int64_t>(j) * L, L);
-          dist[static_cast<int64_t>(r) * G + j] = d;
+          dist[static_cast<int64_t>(r) * G0 + j] = d;
           c = match_cost(d, vals[r]);
         }
         cost[q] = c;
       }
       __syncwarp();
+      warp_hungarian(M, m, cost, s, col);
     }
-    if (lane == 0) {
-      g.count = G;
-      if (fresh) {
-        for (int32_t r = 0; r < M; ++r) {
-          const int32_t j = group_for_key(g, ctag[r * L], K);
-          set_joint(g, j, K, k, static_cast<float>(idxs[r] % P.W), static_cast<float>(idxs[r] / P.W), vals[r]);
-          push_tag(g, j, K, L, ctag + r * L, true);
-        }
-      } else {
-        const int32_t m = M > G ? M : G;
-        auto cf = [&](int32_t r, int32_t j) -> double { return cost[static_cast<int64_t>(r) * m + j]; };
-        hungarian(M, m, cf, s, col);
-        for (int32_t r = 0; r < M; ++r) {
-          const int32_t j = col[r];
-          const float x = static_cast<float>(idxs[r] % P.W), y = static_cast<float>(idxs[r] / P.W);
-          if (j >= 0 && j < G && dist[static_cast<int64_t>(r) * G + j] < P.tag_thr) {
-            set_joint(g, j, K, k, x, y, vals[r]);
-            push_tag(g, j, K, L, ctag + r * L, false);
-          } else {
-            const int32_t jn = group_for_key(g, ctag[r * L], K);
-            set_joint(g, jn, K, k, x, y, vals[r]);
-            push_tag(g, jn, K, L, ctag + r * L, true);
-          }
-        }
+    for (int32_t r = 0; r < M; ++r) {
+      const float x = static_cast<float>(idxs[r] % P.W), y = static_cast<float>(idxs[r] / P.W);
+      int32_t j = fresh ? -1 : col[r];
+      const bool matched = j >= 0 && j < G0 && dist[static_cast<int64_t>(r) * G0 + j] < P.tag_thr;
+      if (!matched) j = warp_group_for_key(g, G, ctag[r * L], K);
+      if (lane == 0) {
+        set_joint(g, j, K, k, x, y, vals[r]);
+        push_tag(g, j, K, L, ctag + r * L, !matched);
       }
+      __syncwarp();
     }
-    G = __shfl_sync(0xffffffffu, g.count, 0);
-    __syncwarp();
   }
   const int64_t n_out = G < P.N ? G : P.N;
   for (int64_t q = lane; q < n_out * K; q += 32) {
