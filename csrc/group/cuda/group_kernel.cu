@@ -28,9 +28,12 @@ namespace pyposefast {
 namespace group {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = 1024;  // candidates and fill: one plane per block, latency-bound scans
 constexpr int kWarps = kThreads / 32;
+constexpr int kUnroll = 4;      // loads in flight per thread
 constexpr int kCap = 2048;  // peaks per plane held in shared memory
+constexpr int kShS = 1024;  // group kernel: solver columns (Gmax + T + 1) held in shared memory
+constexpr int kShT = 128;   // group kernel: rows (top-k) held in shared memory
 
 // Everything a launch needs, by value (order travels here: K <= kMaxKeypoints).
 struct Params {
@@ -114,7 +117,7 @@ __device__ __forceinline__ Cand nms_candidate(const float* plane, int32_t H, int
   return Cand{nv, static_cast<int32_t>(q)};
 }
 
-__global__ void candidates_kernel(const Params P) {
+__global__ void __launch_bounds__(kThreads) candidates_kernel(const Params P) {
   __shared__ float svals[kCap];
   __shared__ int32_t sidx[kCap];
   __shared__ int32_t scount;
@@ -125,13 +128,24 @@ __global__ void candidates_kernel(const Params P) {
   const float* plane = P.hm + bk * HW;
   if (threadIdx.x == 0) scount = 0;
   __syncthreads();
-  for (int64_t q = threadIdx.x; q < HW; q += kThreads) {
-    const Cand c = nms_candidate(plane, H, W, P.nms_radius, P.keypoint_thr, q);
-    if (c.i >= 0) {
-      const int32_t slot = atomicAdd(&scount, 1);
-      if (slot < kCap) {
-        svals[slot] = c.v;
-        sidx[slot] = c.i;
+  for (int64_t q0 = threadIdx.x; q0 < HW; q0 += kThreads * kUnroll) {
+    float v[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t q = q0 + u * kThreads;
+      v[u] = q < HW ? plane[q] : 0.f;
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t q = q0 + u * kThreads;
+      if (q >= HW || (P.keypoint_thr >= 0.0 && !(static_cast<double>(v[u]) > P.keypoint_thr))) continue;
+      const Cand c = nms_candidate(plane, H, W, P.nms_radius, P.keypoint_thr, q);
+      if (c.i >= 0) {
+        const int32_t slot = atomicAdd(&scount, 1);
+        if (slot < kCap) {
+          svals[slot] = c.v;
+          sidx[slot] = c.i;
+        }
       }
     }
   }
@@ -167,7 +181,7 @@ __global__ void candidates_kernel(const Params P) {
   if (threadIdx.x == 0) P.ccount[bk] = taken;
 }
 
-__global__ void modulate_kernel(const Params P) {
+__global__ void __launch_bounds__(kThreads) modulate_kernel(const Params P) {
   __shared__ float red_o[kWarps], red_b[kWarps];
   __shared__ int red_nan;
   const int64_t bk = blockIdx.x;
@@ -345,13 +359,21 @@ __global__ void group_kernel(const Params P) {
   const int64_t b = blockIdx.x;
   const int lane = threadIdx.x;
   const int64_t K = P.K, L = P.L, T = P.T, Gmax = P.Gmax, S = P.S, HW = P.H * P.W;
-  GroupState g{P.joints + b * Gmax * K * 3, P.gtags + b * Gmax * (K + 1) * L, P.ntags + b * Gmax, P.key + b * Gmax,
-               P.mean + b * Gmax * L, 0};
-  SolverScratch s{P.u + b * T, P.v + b * S, P.minv + b * S, P.p + b * S, P.way + b * S, P.used + b * S};
+  // the solver's and the group keys' arrays live in shared memory when they fit (COCO: S = 541)
+  __shared__ double sh_v[kShS], sh_minv[kShS], sh_u[kShT];
+  __shared__ int32_t sh_p[kShS], sh_way[kShS], sh_ntags[kShS], sh_col[kShT];
+  __shared__ float sh_key[kShS];
+  __shared__ uint8_t sh_used[kShS];
+  const bool small = S <= kShS && T <= kShT;
+  GroupState g{P.joints + b * Gmax * K * 3, P.gtags + b * Gmax * (K + 1) * L,
+               small ? sh_ntags : P.ntags + b * Gmax, small ? sh_key : P.key + b * Gmax, P.mean + b * Gmax * L, 0};
+  SolverScratch s = small ? SolverScratch{sh_u, sh_v, sh_minv, sh_p, sh_way, sh_used}
+                          : SolverScratch{P.u + b * T, P.v + b * S, P.minv + b * S, P.p + b * S, P.way + b * S,
+                                          P.used + b * S};
   double* dist = P.dist + b * T * Gmax;
   double* cost = P.cost + b * T * Gmax;
   float* ctag = P.ctag + b * T * L;
-  int32_t* col = P.col + b * T;
+  int32_t* col = small ? sh_col : P.col + b * T;
   const float* tb = P.tags + b * K * L * HW;
   int32_t G = 0;  // the group count, the same in every lane
   for (int64_t i = 0; i < K; ++i) {
@@ -461,7 +483,7 @@ __device__ __forceinline__ bool arg_first(Arg a, Arg b) {
 }
 
 // One block per (b, n, k): fill a missing keypoint.
-__global__ void fill_kernel(const Params P) {
+__global__ void __launch_bounds__(kThreads) fill_kernel(const Params P) {
   __shared__ Arg red[kWarps];
   const int64_t bnk = blockIdx.x, k = bnk % P.K, bn = bnk / P.K, b = bn / P.N, n = bn % P.N;
   if (n >= P.out_n[b]) return;
@@ -473,9 +495,27 @@ __global__ void fill_kernel(const Params P) {
   float itag[kMaxTagDim];
   for (int64_t l = 0; l < L; ++l) itag[l] = P.itag[bn * L + l];
   Arg best{0.f, -1};
-  for (int64_t q = threadIdx.x; q < HW; q += kThreads) {
-    const Arg a{fill_cost(tag_k, K * HW, q, itag, L, plane[q]), q};
-    best = arg_first(a, best) ? a : best;
+  for (int64_t q0 = threadIdx.x; q0 < HW; q0 += kThreads * kUnroll) {
+    float h[kUnroll], t0[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t q = q0 + u * kThreads;
+      h[u] = q < HW ? plane[q] : 0.f;
+      t0[u] = q < HW ? tag_k[q] : 0.f;
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t q = q0 + u * kThreads;
+      if (q >= HW) continue;
+      float d = t0[u] - itag[0];
+      float sq = fmul_rn(d, d);
+      for (int64_t l = 1; l < L; ++l) {
+        d = tag_k[l * K * HW + q] - itag[l];
+        sq = fadd_rn(sq, fmul_rn(d, d));
+      }
+      const Arg a{fmul_rn(round_even_nonneg(sqrtf(sq)), 100.f) - h[u], q};  // = fill_cost
+      best = arg_first(a, best) ? a : best;
+    }
   }
   for (int off = 16; off > 0; off >>= 1) {
     Arg o;
