@@ -32,8 +32,9 @@ constexpr int kThreads = 1024;  // candidates and fill: one plane per block, lat
 constexpr int kWarps = kThreads / 32;
 constexpr int kUnroll = 4;      // loads in flight per thread
 constexpr int kCap = 2048;  // peaks per plane held in shared memory
-constexpr int kShS = 1024;  // group kernel: solver columns (Gmax + T + 1) held in shared memory
+constexpr int kShS = 768;   // group kernel: solver columns (Gmax + T + 1) held in shared memory
 constexpr int kShT = 128;   // group kernel: rows (top-k) held in shared memory
+constexpr int kShF = 2048;  // group kernel: floats of group means (Gmax * L) / candidate tags (T * L)
 
 // Everything a launch needs, by value (order travels here: K <= kMaxKeypoints).
 struct Params {
@@ -264,6 +265,7 @@ __device__ void warp_hungarian(int32_t n, int32_t m, const double* cost, SolverS
         break;
       }
     warp_min_first(dummy, jf);
+    __syncwarp();  // every lane has read p before lane 0 claims a column
     if (lane == 0) {
       s.u[i] = low;
       if (jf >= 0) {
@@ -305,8 +307,8 @@ __device__ void warp_hungarian(int32_t n, int32_t m, const double* cost, SolverS
       }
       warp_min_first(best, j1);
       if (j1 < 0) return;
+      __syncwarp();  // minv, way, used reads done before the potentials move
       const double delta = best;
-      __syncwarp();
       for (int32_t j = lane; j <= m; j += 32) {
         if (s.used[j]) {
           s.u[s.p[j]] += delta;
@@ -319,6 +321,7 @@ __device__ void warp_hungarian(int32_t n, int32_t m, const double* cost, SolverS
       j0 = j1;
       if (s.p[j0] == -1) break;
     }
+    __syncwarp();  // every lane has read p before lane 0 flips the path
     if (lane == 0) {
       while (j0 != m) {
         const int32_t j1 = s.way[j0];
@@ -364,15 +367,18 @@ __global__ void group_kernel(const Params P) {
   __shared__ int32_t sh_p[kShS], sh_way[kShS], sh_ntags[kShS], sh_col[kShT];
   __shared__ float sh_key[kShS];
   __shared__ uint8_t sh_used[kShS];
+  __shared__ float sh_mean[kShF], sh_ctag[kShF];
   const bool small = S <= kShS && T <= kShT;
+  const bool small_f = Gmax * L <= kShF && T * L <= kShF;
   GroupState g{P.joints + b * Gmax * K * 3, P.gtags + b * Gmax * (K + 1) * L,
-               small ? sh_ntags : P.ntags + b * Gmax, small ? sh_key : P.key + b * Gmax, P.mean + b * Gmax * L, 0};
+               small ? sh_ntags : P.ntags + b * Gmax, small ? sh_key : P.key + b * Gmax,
+               small_f ? sh_mean : P.mean + b * Gmax * L, 0};
   SolverScratch s = small ? SolverScratch{sh_u, sh_v, sh_minv, sh_p, sh_way, sh_used}
                           : SolverScratch{P.u + b * T, P.v + b * S, P.minv + b * S, P.p + b * S, P.way + b * S,
                                           P.used + b * S};
   double* dist = P.dist + b * T * Gmax;
   double* cost = P.cost + b * T * Gmax;
-  float* ctag = P.ctag + b * T * L;
+  float* ctag = small_f ? sh_ctag : P.ctag + b * T * L;
   int32_t* col = small ? sh_col : P.col + b * T;
   const float* tb = P.tags + b * K * L * HW;
   int32_t G = 0;  // the group count, the same in every lane
