@@ -331,6 +331,7 @@ __device__ void warp_hungarian(int32_t n, int32_t m, const double* cost, SolverS
     }
     __syncwarp();
   }
+  __syncwarp();  // every lane has read col_of_row (rows matched by the warm start skip the loop body)
   for (int32_t j = lane; j < m; j += 32)
     if (s.p[j] >= 0) col_of_row[s.p[j]] = j;
   __syncwarp();
