@@ -134,5 +134,26 @@ for B, N in [(5, 30), (2, 300), (3, 1), (0, 4), (2, 0)]:
                 failures += 1
                 print(f"soft_oks_nms MISMATCH B={B} N={N} {method} vis_thr={vis_thr}")
     torch.cuda.synchronize()
+# ---- ae_decode (kernel family 6): every kernel (candidates incl. the overflow path of a flat map and a
+# negative threshold, modulate, group, refine, fill), L = 1 and 2, quarter and dark_udp, empty images,
+# max_instances 0 / small / None; every result checked against the CPU kernel.
+from pyposefast.benchmark_group import COCO_ORDER, synth_ae_batch  # noqa: E402
+
+for people, W, L in [([20, 0, 5], 64, 2), ([30], 128, 1), ([0], 16, 1)]:
+    hm_c, tg_c = synth_ae_batch(rng, people, K=17, W=W, H=W, L=L, crowded=True)
+    hm_c[0, 3] = 0.5  # a flat plane: more peaks than shared memory holds
+    hm_g, tg_g = hm_c.cuda(), tg_c.cuda()
+    for kw in (dict(max_instances=30, center_shift=0.5), dict(refine="dark_udp", max_instances=7),
+               dict(max_instances=None), dict(max_instances=0), dict(keypoint_thr=-0.5, topk=5, max_instances=4)):
+        want = _ops.ae_decode(hm_c, tg_c, COCO_ORDER, **kw)
+        got = _ops.ae_decode(hm_g, tg_g, COCO_ORDER, **kw)
+        torch.cuda.synchronize()
+        ok = torch.equal(got[3].cpu(), want[3]) and torch.equal(got[2].cpu(), want[2])
+        ok = ok and torch.allclose(got[0].cpu(), want[0], rtol=0, atol=1e-4)
+        ok = ok and torch.allclose(got[1].cpu(), want[1], rtol=0, atol=1e-5)
+        if not ok:
+            failures += 1
+            print(f"ae_decode MISMATCH people={people} W={W} L={L} {kw}")
+torch.cuda.synchronize()
 print("sanitize driver done, failures:", failures)
 sys.exit(1 if failures else 0)

@@ -174,7 +174,7 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
 
 def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
         eval_only: Optional[list] = None, decode_cases=None, models: Optional[bool] = None,
-        pipeline: Optional[bool] = None) -> dict:
+        pipeline: Optional[bool] = None, group_cases=None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -197,6 +197,12 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
     if decode_cases:
         out("\n== keypoint decoding (kernel family 4)")
         results["decode"] = run_decode(decode_cases, quick, use_cuda, copy_bw, out)
+    from .benchmark_group import GROUP_CASES, run_group
+
+    group_cases = GROUP_CASES if group_cases is None else group_cases
+    if group_cases:
+        out("\n== bottom-up grouping: associative-embedding decode (kernel family 6)")
+        results["group"] = run_group(group_cases, quick, use_cuda, out)
     if eval_only is None or eval_only:
         from . import benchmark_eval
 
@@ -392,7 +398,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pyposefast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
-    parser.add_argument("--only", action="append", choices=["heatmap", "warp", "decode", "nms", "coco_eval", "models", "pipeline"],
+    parser.add_argument("--only", action="append",
+                        choices=["heatmap", "warp", "decode", "group", "nms", "coco_eval", "models", "pipeline"],
                         default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
@@ -404,7 +411,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     from .benchmark_decode import DECODE_CASES
 
     decode_cases = DECODE_CASES if not parser_cases else [c for c in DECODE_CASES if any(s in c.name for s in parser_cases)]
+    from .benchmark_group import GROUP_CASES
+
+    group_cases = GROUP_CASES if not parser_cases else [c for c in GROUP_CASES if any(s in c.describe() for s in parser_cases)]
     if args.only:
+        group_cases = group_cases if "group" in args.only else []
         cases = cases if "heatmap" in args.only else []
         warp_cases = warp_cases if "warp" in args.only else []
         decode_cases = decode_cases if "decode" in args.only else []
@@ -412,5 +423,5 @@ def main(argv: Optional[list[str]] = None) -> int:
     models = None if not args.only else "models" in args.only
     pipeline = None if not args.only else "pipeline" in args.only
     run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, eval_only=eval_only,
-        decode_cases=decode_cases, models=models, pipeline=pipeline)
+        decode_cases=decode_cases, models=models, pipeline=pipeline, group_cases=group_cases)
     return 0

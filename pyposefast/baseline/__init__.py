@@ -5,11 +5,13 @@ to read: the tests' oracle and the benchmarks' yardstick. The fast path never im
 """
 
 from .decode import decode_heatmaps, decode_simcc
+from .group import ae_decode
 from .heatmap import gaussian_heatmaps, udp_offset_heatmaps
 from .nms import oks_nms, soft_oks_nms
 from .warp import warp_affine
 
 __all__ = [
+    "ae_decode",
     "decode_heatmaps",
     "decode_simcc",
     "gaussian_heatmaps",

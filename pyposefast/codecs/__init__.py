@@ -6,6 +6,7 @@ kernel launch. ``decode_topdown`` is the whole top-down post-processing (flip me
 image pixels) in one call.
 """
 
+from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec, HeatmapCodec
 from .flip import flip_heatmaps, flip_vectors
 from .integral_regression_label import IntegralRegressionLabel, soft_argmax
@@ -17,6 +18,7 @@ from .topdown import decode_topdown
 from .udp_heatmap import UDPHeatmap
 
 __all__ = [
+    "AssociativeEmbedding",
     "BaseKeypointCodec",
     "HeatmapCodec",
     "MSRAHeatmap",

@@ -14,8 +14,11 @@ from .heatmap import GAUSSIAN_METHODS, gaussian_heatmaps, udp_offset_heatmaps  #
 from .nms import SOFT_NMS_METHODS, oks_iou_matrix, oks_nms, soft_oks_nms  # noqa: E402
 from .warp import warp_affine  # noqa: E402
 from .decode import HEATMAP_REFINEMENTS, decode_heatmaps, decode_simcc  # noqa: E402
+from .group import AE_REFINEMENTS, ae_decode  # noqa: E402
 
 __all__ = [
+    "AE_REFINEMENTS",
+    "ae_decode",
     "GAUSSIAN_METHODS",
     "HEATMAP_REFINEMENTS",
     "SOFT_NMS_METHODS",

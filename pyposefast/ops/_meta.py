@@ -65,3 +65,13 @@ def _soft_oks_nms_fake(keypoints, scores, areas, sigmas, counts, visibility, vis
     M = torch.sym_min(keypoints.shape[1], max_dets)
     return (keypoints.new_empty((keypoints.shape[0], M), dtype=torch.int64),
             keypoints.new_empty((keypoints.shape[0], M), dtype=torch.float64))
+
+
+@torch.library.register_fake("pyposefast::ae_decode")
+def _ae_decode_fake(heatmaps, tags, keypoint_order, nms_kernel, topk, keypoint_thr, tag_thr, max_instances, refine,
+                    blur_kernel_size, center_shift):
+    torch._check(heatmaps.dim() == 4, lambda: "heatmaps must be [B, K, H, W]")
+    B, K = heatmaps.shape[0], heatmaps.shape[1]
+    f = torch.float32
+    return (heatmaps.new_empty((B, max_instances, K, 2), dtype=f), heatmaps.new_empty((B, max_instances, K), dtype=f),
+            heatmaps.new_empty((B, max_instances), dtype=f), heatmaps.new_empty((B,), dtype=torch.int64))
