@@ -118,20 +118,37 @@ def run_coco_eval(quick: bool, out=print) -> list[dict]:
         with open(gt_file, "w") as f:
             json.dump(gt, f)
         prefix = os.path.join(d, "res")
-        metric = CocoMetric(ann_file=gt_file, outfile_prefix=prefix)
-        metric.dataset_meta = {"sigmas": COCO_SIGMAS, "num_keypoints": 17}
-        metric.process(None, samples)
-        t = time.perf_counter()
-        ours = metric.evaluate()
-        ours_s = time.perf_counter() - t
-        t = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco = COCO(gt_file)
-            ev = COCOeval(coco, coco.loadRes(prefix + ".keypoints.json"), "keypoints")
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-        ref_s = time.perf_counter() - t
+
+        def ours_once() -> tuple[float, dict]:
+            metric = CocoMetric(ann_file=gt_file, outfile_prefix=prefix)
+            metric.dataset_meta = {"sigmas": COCO_SIGMAS, "num_keypoints": 17}
+            metric.process(None, samples)  # per batch during testing; not part of the evaluation cost
+            t = time.perf_counter()
+            result = metric.evaluate()
+            return time.perf_counter() - t, result
+
+        def ref_once() -> tuple[float, COCOeval]:
+            t = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                coco = COCO(gt_file)
+                ev = COCOeval(coco, coco.loadRes(prefix + ".keypoints.json"), "keypoints")
+                ev.evaluate()
+                ev.accumulate()
+                ev.summarize()
+            return time.perf_counter() - t, ev
+
+        # one evaluation takes seconds and this machine's timings drift: alternate the two, keep the best
+        ours_times, ref_times = [], []
+        for r in range(1 if quick else 2):
+            if r % 2 == 0:
+                ours_s, ours = ours_once()
+                ref_s, ev = ref_once()
+            else:
+                ref_s, ev = ref_once()
+                ours_s, ours = ours_once()
+            ours_times.append(ours_s)
+            ref_times.append(ref_s)
+        ours_s, ref_s = min(ours_times), min(ref_times)
     row = dict(case=f"COCO eval {n_images} img x 5", pycocotools_s=ref_s, ours_s=ours_s, overhead=ours_s / ref_s - 1,
                ap=ours["coco/AP"], ap_ref=float(ev.stats[0]))
     rows.append(row)
