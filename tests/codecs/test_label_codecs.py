@@ -8,7 +8,6 @@ import importlib.util
 import os
 import types
 import typing
-
 import zlib
 
 import numpy as np
