@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/exact_math.h"
 #include "decode/decode_math.h"
 
 #if defined(__CUDACC__)
@@ -32,35 +33,7 @@
 namespace pyposefast {
 namespace group {
 
-// Products and sums that the CUDA compiler may not contract into an FMA (NumPy rounds each step).
-PPF_GHD float fmul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-PPF_GHD float fadd_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-PPF_GHD double dmul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-PPF_GHD double dadd_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
+// fmul_rn, fadd_rn, dmul_rn, dadd_rn (no FMA contraction: NumPy rounds each step): common/exact_math.h.
 
 constexpr int64_t kMaxKeypoints = 512;  // K limit (keypoint_order travels in the CUDA kernel arguments)
 constexpr int64_t kMaxTopk = 1024;

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/exact_math.h"  // dmul_rn, dadd_rn
+
 #if defined(__CUDACC__)
 #define PPF_HD __host__ __device__ __forceinline__
 #else
@@ -34,23 +36,6 @@ PPF_HD int32_t clip_to_axis(double v, int64_t size) {
   if (v <= 0.0) return 0;
   if (v >= static_cast<double>(size)) return static_cast<int32_t>(size);
   return static_cast<int32_t>(v);
-}
-
-// Multiplication and addition that the CUDA compiler may not contract into an FMA, so that the
-// device rounds exactly as the host (and as NumPy) does where a comparison depends on it.
-PPF_HD double mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-PPF_HD double add_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
 }
 
 // Where one Gaussian (one instance's keypoint) lands. Pixels outside [x_begin, x_end) x
@@ -173,7 +158,7 @@ struct OffsetValue {
 };
 
 PPF_HD float offset_class(double xo, double yo) {
-  return add_rn(mul_rn(xo, xo), mul_rn(yo, yo)) <= 1.0 ? 1.f : 0.f;
+  return dadd_rn(dmul_rn(xo, xo), dmul_rn(yo, yo)) <= 1.0 ? 1.f : 0.f;
 }
 
 PPF_HD OffsetValue offset_value(double mx, double my, int32_t c, int32_t r, double radius) {

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/exact_math.h"
+
 #if defined(__CUDACC__)
 #define PPF_NMS_HD __host__ __device__ __forceinline__
 #else
@@ -24,21 +26,7 @@ constexpr double kSpacing1 = 2.220446049250313e-16;  // np.spacing(1)
 
 enum SoftMethod : int64_t { kGaussian = 0, kLinear = 1 };
 
-// float32 a*b and a+b that the CUDA compiler may not fuse into an FMA (NumPy rounds each step).
-PPF_NMS_HD float fmul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-PPF_NMS_HD float fadd_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
+// fmul_rn / fadd_rn (no FMA contraction: NumPy rounds each step) come from common/exact_math.h.
 
 // OKS of instances a and b: kp_* point at K (x, y) pairs, vis_* at K visibilities (read only when
 // use_vis), sigmas at K float64 values.

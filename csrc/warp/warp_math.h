@@ -9,13 +9,10 @@
 #include <cmath>
 #include <cstdint>
 
-#include "heatmap/heatmap_math.h"  // PPF_HD, mul_rn, add_rn
+#include "heatmap/heatmap_math.h"  // PPF_HD (and dmul_rn, dadd_rn from common/exact_math.h)
 
 namespace pyposefast {
 namespace warp {
-
-using heatmap::add_rn;
-using heatmap::mul_rn;
 
 PPF_HD bool finite(double v) {
 #if defined(__CUDA_ARCH__)
@@ -34,15 +31,15 @@ struct InverseAffine {
 
 PPF_HD InverseAffine invert_affine(const double* m) {
   InverseAffine inv;
-  const double det = mul_rn(m[0], m[4]) - mul_rn(m[1], m[3]);
+  const double det = dmul_rn(m[0], m[4]) - dmul_rn(m[1], m[3]);
   inv.valid = det != 0.0 && finite(det) && finite(m[2]) && finite(m[5]);
   const double r = inv.valid ? 1.0 / det : 0.0;
   inv.a = m[4] * r;
   inv.b = -m[1] * r;
   inv.d = -m[3] * r;
   inv.e = m[0] * r;
-  inv.c = -(mul_rn(inv.a, m[2]) + mul_rn(inv.b, m[5]));
-  inv.f = -(mul_rn(inv.d, m[2]) + mul_rn(inv.e, m[5]));
+  inv.c = -(dmul_rn(inv.a, m[2]) + dmul_rn(inv.b, m[5]));
+  inv.f = -(dmul_rn(inv.d, m[2]) + dmul_rn(inv.e, m[5]));
   inv.valid = inv.valid && finite(inv.a) && finite(inv.b) && finite(inv.c) && finite(inv.d) &&
               finite(inv.e) && finite(inv.f);
   return inv;
@@ -74,8 +71,8 @@ PPF_HD Taps source_taps(const InverseAffine& inv, int64_t x, int64_t y, int64_t 
   t.fx = t.fy = 0.f;
   if (!inv.valid) return t;
   const double xd = static_cast<double>(x), yd = static_cast<double>(y);
-  const double sx = add_rn(add_rn(mul_rn(inv.a, xd), mul_rn(inv.b, yd)), inv.c);
-  const double sy = add_rn(add_rn(mul_rn(inv.d, xd), mul_rn(inv.e, yd)), inv.f);
+  const double sx = dadd_rn(dadd_rn(dmul_rn(inv.a, xd), dmul_rn(inv.b, yd)), inv.c);
+  const double sy = dadd_rn(dadd_rn(dmul_rn(inv.d, xd), dmul_rn(inv.e, yd)), inv.f);
   if (!(fabs(sx) < kFarAway && fabs(sy) < kFarAway)) return t;
   t.x0 = static_cast<int32_t>(floor_to_int(sx));
   t.y0 = static_cast<int32_t>(floor_to_int(sy));
