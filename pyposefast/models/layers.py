@@ -55,3 +55,11 @@ class ConvModule(nn.Module):
         if self.activate is not None:
             x = self.activate(x)
         return x
+
+
+def eval_batch_norms(module: nn.Module) -> None:
+    """MMPose's ``norm_eval``: put every BatchNorm inside ``module`` in eval mode (running statistics
+    frozen) after ``module.train()``."""
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()

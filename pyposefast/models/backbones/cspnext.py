@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..layers import ConvModule
+from ..layers import ConvModule, eval_batch_norms
 
 __all__ = ["ChannelAttention", "CSPNeXtBlock", "CSPLayer", "SPPBottleneck", "DepthwiseSeparableConvModule",
            "CSPNeXt", "cspnext_t", "cspnext_s", "cspnext_m", "cspnext_l"]
@@ -172,9 +172,7 @@ class CSPNeXt(nn.Module):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:

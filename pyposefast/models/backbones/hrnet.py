@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence
 
 from torch import Tensor, nn
 
+from ..layers import eval_batch_norms
 from .resnet import BasicBlock, Bottleneck
 
 __all__ = ["HRModule", "HRNet", "hrnet_extra", "hrnet_w18", "hrnet_w32", "hrnet_w48"]
@@ -189,9 +190,7 @@ class HRNet(nn.Module):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:

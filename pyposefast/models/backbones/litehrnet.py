@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..layers import ConvModule
+from ..layers import ConvModule, eval_batch_norms
 from .shufflenet_v2 import ShuffleUnit, channel_shuffle
 
 __all__ = ["SpatialWeighting", "CrossResolutionWeighting", "ConditionalChannelWeighting", "Stem", "IterativeHead",
@@ -297,9 +297,7 @@ class LiteHRNet(nn.Module):
     def train(self, mode: bool = True) -> "LiteHRNet":
         super().train(mode)
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: Tensor) -> tuple[Tensor]:

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 from torch import Tensor, nn
 
-from ..layers import ConvModule
+from ..layers import ConvModule, eval_batch_norms
 
 __all__ = ["make_divisible", "InvertedResidual", "MobileNetV2", "mobilenet_v2"]
 
@@ -114,9 +114,7 @@ class MobileNetV2(nn.Module):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:

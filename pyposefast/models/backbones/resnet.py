@@ -10,7 +10,7 @@ from typing import Sequence, Type, Union
 
 from torch import Tensor, nn
 
-from ..layers import ConvModule
+from ..layers import ConvModule, eval_batch_norms
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNetV1d", "resnet18", "resnet34", "resnet50", "resnet101",
            "resnet152", "resnetv1d50"]
@@ -148,9 +148,7 @@ class ResNet(nn.Module):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..layers import ConvModule
+from ..layers import ConvModule, eval_batch_norms
 
 __all__ = ["channel_shuffle", "ShuffleUnit", "ShuffleNetV2", "shufflenet_v2"]
 
@@ -117,9 +117,7 @@ class ShuffleNetV2(nn.Module):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
