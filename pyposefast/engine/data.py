@@ -1,0 +1,348 @@
+"""Training and validation data for the trainer: thin adaptors over the batched top-down pipeline.
+
+Symbols: B samples per batch (per process), K keypoints, input size (w, h), heatmap size (W, H).
+
+``TopdownTrainData`` yields one dict per batch, already on the training device::
+
+    {"inputs": Tensor[B, 3, h, w] float32, <the codec's targets>}
+
+with the targets named as the codecs' ``batch_encode`` names them and the heads' ``loss`` takes them:
+MSRAHeatmap / UDPHeatmap -> ``heatmaps`` [B, K, H, W] + ``keypoint_weights`` [B, K]; SimCCLabel ->
+``keypoint_x_labels`` [B, K, Wx], ``keypoint_y_labels`` [B, K, Wy] + ``keypoint_weights``;
+RegressionLabel -> ``keypoint_labels`` [B, K, 2] + ``keypoint_weights``; IntegralRegressionLabel also
+``heatmaps`` (which :func:`loss_targets` drops for heads whose ``loss`` does not take them).
+
+Order and augmentation are functions of (seed, epoch, batch index, rank) only: the epoch's
+permutation comes from a generator seeded with (seed, epoch), each batch's augmentation draws from a
+generator seeded with (seed, epoch, batch, rank). Nothing depends on how many batches ran before in
+this process, so a resumed run that skips the first n batches of an epoch sees exactly the batches
+an uninterrupted run would have seen, without saving any pipeline generator state.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from ..codecs import UDPHeatmap
+from ..datasets.coco import load_detection_boxes, read_json
+from ..datasets.metainfo import dataset_meta
+from ..datasets.pipeline import DevicePrefetcher, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset
+from .distributed import default_device, get_rank, get_world_size
+
+__all__ = ["TopdownTrainData", "TopdownValData", "loss_targets", "batch_seed"]
+
+Tensor = torch.Tensor
+Records = Union[Sequence[Dict[str, Any]], Any]
+
+
+def _records(records: Records, name: str = "records") -> List[Dict[str, Any]]:
+    """A list of record dicts from a list or a ``CocoKeypoints`` (which has ``.records``)."""
+    recs = getattr(records, "records", records)
+    if recs is None or isinstance(recs, (str, bytes)) or not hasattr(recs, "__len__"):
+        raise TypeError(f"{name} must be a list of top-down records or a CocoKeypoints, got {type(records).__name__}")
+    recs = list(recs)
+    for key in ("img_path", "bbox", "keypoints", "keypoints_visible"):
+        if recs and key not in recs[0]:
+            raise ValueError(f"{name}[0] has no '{key}': expected top-down records (load_coco_keypoints(..., "
+                             "mode='topdown').records)")
+    return recs
+
+
+def _meta(meta: Union[str, Dict[str, Any]]) -> Dict[str, Any]:
+    if isinstance(meta, str):
+        return dataset_meta(meta)
+    if not isinstance(meta, dict) or "flip_indices" not in meta:
+        raise TypeError("meta must be a dataset name or pyposefast.datasets.dataset_meta(...) output, got "
+                        f"{type(meta).__name__}")
+    return meta
+
+
+def _size(input_size: Sequence[int]) -> Tuple[int, int]:
+    try:
+        w, h = (int(v) for v in input_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_size must be (w, h), got {input_size!r}") from None
+    if w <= 0 or h <= 0:
+        raise ValueError(f"input_size must be positive (w, h), got {input_size!r}")
+    return w, h
+
+
+def batch_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
+    """The 63-bit seed of one batch's augmentation draws (a hash of its coordinates)."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(epoch), int(batch), int(rank)]).generate_state(2)
+    return int((int(state[0]) << 31) ^ int(state[1])) & 0x7FFFFFFFFFFFFFFF
+
+
+def loss_targets(model: torch.nn.Module, batch: Dict[str, Any]) -> Dict[str, Any]:
+    """The entries of ``batch`` (minus ``inputs``) that ``model.loss`` (its head's ``loss``) accepts.
+
+    A head whose ``loss`` takes ``**kwargs`` gets every entry. Raises ValueError when a target the
+    head needs (a parameter without a default) is missing, naming the batch's keys.
+    """
+    head = getattr(model, "head", None)
+    fn = getattr(head, "loss", None) or getattr(model, "loss")
+    params = list(inspect.signature(fn).parameters.values())[1:]  # after feats (head) / inputs (model)
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return {k: v for k, v in batch.items() if k != "inputs"}
+    names = {p.name for p in params}
+    out = {k: v for k, v in batch.items() if k in names}
+    missing = [p.name for p in params if p.default is p.empty and p.name not in out
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        raise ValueError(f"{type(head or model).__name__}.loss needs {missing}, the batch has {sorted(batch)}: "
+                         "is the training data's codec the one the head was built for?")
+    return out
+
+
+class _BatchList(torch.utils.data.Sampler):
+    """A batch sampler whose batches are set before each epoch (``DataLoader(batch_sampler=...)``;
+    iterated in the main process, so persistent workers see the new batches)."""
+
+    def __init__(self) -> None:
+        self.batches: List[List[int]] = []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int, device: torch.device,
+            seed: int) -> torch.utils.data.DataLoader:
+    pin = device.type == "cuda" and torch.cuda.is_available()
+    # own generator: the loader's base seed then never consumes the global torch RNG (exact resume)
+    gen = torch.Generator().manual_seed(int(seed))
+    return torch.utils.data.DataLoader(
+        TopdownDecodeDataset(records), batch_sampler=sampler, num_workers=int(num_workers),
+        collate_fn=TopdownCollate(records, pin_memory=pin), pin_memory=False,
+        persistent_workers=num_workers > 0, generator=gen)
+
+
+class TopdownTrainData:
+    """Top-down training batches on the device: workers decode, the pipeline does the rest.
+
+    Args:
+        records (list[dict] or CocoKeypoints): top-down records (``load_coco_keypoints(...)``).
+        meta (dict or str): ``pyposefast.datasets.dataset_meta(...)`` or a dataset name (flip
+            indices, upper/lower body ids, joint weights).
+        codec: the head's codec (``model.head.decoder``): MSRAHeatmap, UDPHeatmap, SimCCLabel,
+            RegressionLabel, IntegralRegressionLabel ...; its ``batch_encode`` makes the targets.
+        input_size (tuple[int, int]): model input (w, h).
+        batch_size (int): samples per batch and process.
+        num_workers (int): decoding workers. Defaults to 2.
+        device (str or torch.device, optional): where batches are produced; default the trainer's
+            (``cuda:<LOCAL_RANK>`` when CUDA is available, else the CPU).
+        augment (bool): RandomFlip, RandomHalfBody, RandomBBoxTransform (MMPose's defaults).
+            Defaults to True.
+        seed (int): seed of order and augmentation. Defaults to 0.
+        drop_last (bool): drop the last incomplete batch. Defaults to True.
+        shuffle (bool): a new permutation per epoch. Defaults to True.
+        use_udp (bool, optional): UDP warp matrices; default: whether the codec is a UDPHeatmap.
+        target_keys (sequence of str, optional): keep only these targets (default: all the codec's).
+        **pipeline_kwargs: more ``TopdownBatchPipeline`` arguments (``half_body``, ``padding``,
+            ``use_dataset_keypoint_weights``, ``out_dtype`` ...).
+
+    Under ``torch.distributed`` each rank takes every ``world_size``-th sample of the epoch's
+    permutation (padded by wrapping, as ``DistributedSampler``), so all ranks run the same number
+    of batches. ``len(data)`` is that number for this rank.
+    """
+
+    def __init__(self, records: Records, meta: Union[str, Dict[str, Any]], codec: Any,
+                 input_size: Tuple[int, int], batch_size: int, *, num_workers: int = 2,
+                 device: Optional[Union[str, torch.device]] = None, augment: bool = True, seed: int = 0,
+                 drop_last: bool = True, shuffle: bool = True, use_udp: Optional[bool] = None,
+                 target_keys: Optional[Sequence[str]] = None, **pipeline_kwargs: Any) -> None:
+        self.records = _records(records)
+        if not self.records:
+            raise ValueError("records is empty: no training samples")
+        self.meta = _meta(meta)
+        if codec is None or not hasattr(codec, "batch_encode"):
+            raise TypeError(f"codec must have batch_encode (MSRAHeatmap, SimCCLabel, ...), got {type(codec).__name__}")
+        self.codec = codec
+        self.input_size = _size(input_size)
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if int(num_workers) < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
+        self._device = None if device is None else torch.device(device)
+        self.augment, self.seed = bool(augment), int(seed)
+        self.drop_last, self.shuffle = bool(drop_last), bool(shuffle)
+        self.use_udp = isinstance(codec, UDPHeatmap) if use_udp is None else bool(use_udp)
+        self.target_keys = None if target_keys is None else list(target_keys)
+        kw = dict(train=self.augment, use_udp=self.use_udp)
+        if not self.augment:
+            kw.update(flip=None, half_body=None, bbox_transform=None)
+        kw.update(pipeline_kwargs)
+        self.pipeline = TopdownBatchPipeline.from_meta(self.meta, self.input_size, codec, **kw)
+        self.epoch = 0
+        self._skip = 0
+        self._sampler = _BatchList()
+        self._loader: Optional[torch.utils.data.DataLoader] = None
+
+    @property
+    def device(self) -> torch.device:
+        """The device batches are produced on."""
+        return self._device if self._device is not None else default_device()
+
+    @device.setter
+    def device(self, device: Union[str, torch.device]) -> None:
+        self._device = torch.device(device)
+
+    @property
+    def num_samples(self) -> int:
+        """Records in the dataset (all ranks)."""
+        return len(self.records)
+
+    def epoch_indices(self, epoch: int) -> List[List[int]]:
+        """This rank's batches of record indices for ``epoch`` (a function of seed, epoch, rank and
+        world size only)."""
+        n, world, rank = len(self.records), get_world_size(), get_rank()
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(epoch))
+            order = torch.randperm(n, generator=gen).tolist()
+        else:
+            order = list(range(n))
+        total = -(-n // world) * world
+        order = (order * (-(-total // n)))[:total]  # pad by wrapping, as DistributedSampler
+        mine = order[rank::world]
+        b = self.batch_size
+        stop = len(mine) // b * b if self.drop_last else len(mine)
+        return [mine[i:i + b] for i in range(0, stop, b)]
+
+    def __len__(self) -> int:
+        n, world = len(self.records), get_world_size()
+        per_rank = -(-n // world)
+        return per_rank // self.batch_size if self.drop_last else -(-per_rank // self.batch_size)
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Select the epoch the next iteration runs, starting at its batch ``skip`` (exact resume)."""
+        if int(skip) < 0:
+            raise ValueError(f"skip must be >= 0, got {skip}")
+        self.epoch, self._skip = int(epoch), int(skip)
+
+    def draws(self, epoch: int, batch: int, n: int) -> Tensor:
+        """The augmentation uniforms [n, NUM_DRAWS] float64 (CPU) of one batch of this rank."""
+        gen = torch.Generator().manual_seed(batch_seed(self.seed, epoch, batch, get_rank()))
+        return TopdownBatchPipeline.draw(n, generator=gen)
+
+    def __iter__(self) -> Iterator[Dict[str, Tensor]]:
+        """One epoch (``set_epoch``) of ``{"inputs": Tensor[B, 3, h, w], <targets>}`` on the device.
+        The skip set by ``set_epoch`` applies to this iteration only."""
+        epoch, skip = self.epoch, self._skip
+        self._skip = 0
+        device = self.device
+        batches = self.epoch_indices(epoch)
+        self._sampler.batches = batches[skip:]
+        if self._loader is None:
+            self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed)
+        for i, batch in enumerate(DevicePrefetcher(self._loader, device), start=skip):
+            draws = self.draws(epoch, i, len(batch)).to(device, non_blocking=True) if self.augment else None
+            out = self.pipeline(batch, draws=draws)
+            keep = self.target_keys if self.target_keys is not None else self._codec_keys(out)
+            yield {"inputs": out["inputs"], **{k: out[k] for k in keep}}
+
+    _PIPELINE_KEYS = frozenset(("inputs", "bbox_center", "bbox_scale", "bbox_rotation", "flip", "keypoints",
+                                "keypoints_visible", "warp_mat", "image_warp_mat", "transformed_keypoints", "index"))
+
+    def _codec_keys(self, out: Dict[str, Any]) -> List[str]:
+        return [k for k in out if k not in self._PIPELINE_KEYS]
+
+
+def _infer_img_prefix(records: List[Dict[str, Any]], ann_file: str) -> str:
+    """The image folder of ``records``: a record's ``img_path`` minus its image's ``file_name``."""
+    rec = records[0]
+    for img in read_json(ann_file).get("images", []):
+        if img.get("id") == rec.get("img_id"):
+            name = str(img["file_name"])
+            path = str(rec["img_path"])
+            if path.endswith(name):
+                return path[: len(path) - len(name)]
+    return os.path.dirname(str(rec["img_path"]))
+
+
+class TopdownValData:
+    """Top-down validation crops on the device, with what a metric needs to score them.
+
+    Boxes are the records' ground-truth boxes, or detections read from ``bbox_file`` (a COCO
+    results JSON, with ``ann_file`` naming the images). Centre and scale as MMPose's val pipeline
+    (``GetBBoxCenterScale`` padding 1.25, ``TopdownAffine``: aspect ratio fixed, no rotation),
+    crops by ``ops.warp_affine`` for the whole batch.
+
+    Args:
+        records (list[dict] or CocoKeypoints): ground-truth top-down records; with ``bbox_file``
+            they only supply the image folder (may be None when ``img_prefix`` is given).
+        meta (dict or str): dataset metainfo or name (``sigmas``, ``num_keypoints``).
+        input_size (tuple[int, int]): model input (w, h).
+        batch_size (int): crops per batch and process.
+        ann_file (str, optional): the COCO keypoint file (needed with ``bbox_file``).
+        bbox_file (str, optional): detections (COCO results JSON); people only.
+        num_workers (int): decoding workers. Defaults to 2.
+        device (str or torch.device, optional): default the trainer's.
+        use_udp (bool): UDP warp matrices (UDP models). Defaults to False.
+        img_prefix (str, optional): image folder for ``bbox_file`` (default: inferred from records).
+        bbox_score_thr (float, optional): drop detections scoring below.
+
+    Iterating yields ``{"inputs": Tensor[B, 3, h, w] float32, "bbox_center": Tensor[B, 2] float32,
+    "bbox_scale": Tensor[B, 2] float32, "index": Tensor[B] int64 (CPU; record indices)}``. Under
+    ``torch.distributed`` each rank takes every ``world_size``-th record (no padding).
+    """
+
+    def __init__(self, records: Optional[Records], meta: Union[str, Dict[str, Any]], input_size: Tuple[int, int],
+                 batch_size: int, *, ann_file: Optional[str] = None, bbox_file: Optional[str] = None,
+                 num_workers: int = 2, device: Optional[Union[str, torch.device]] = None, use_udp: bool = False,
+                 img_prefix: Optional[str] = None, bbox_score_thr: Optional[float] = None) -> None:
+        self.meta = _meta(meta)
+        self.input_size = _size(input_size)
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
+        self.ann_file, self.bbox_file = ann_file, bbox_file
+        gt = [] if records is None else _records(records)
+        if bbox_file is not None:
+            if ann_file is None:
+                raise ValueError("bbox_file needs ann_file (the COCO file whose images the detections refer to)")
+            if img_prefix is None:
+                if not gt:
+                    raise ValueError("bbox_file needs img_prefix or ground-truth records to find the images")
+                img_prefix = _infer_img_prefix(gt, ann_file)
+            self.records = load_detection_boxes(bbox_file, ann_file, int(self.meta["num_keypoints"]), img_prefix,
+                                                score_thr=bbox_score_thr).records
+        else:
+            self.records = gt
+        if not self.records:
+            raise ValueError("no validation records (empty records / no detections above the threshold)")
+        self._device = None if device is None else torch.device(device)
+        self.use_udp = bool(use_udp)
+        self.pipeline = TopdownBatchPipeline(self.input_size, None, train=False, flip=None, half_body=None,
+                                             bbox_transform=None, use_udp=self.use_udp)
+        self._sampler = _BatchList()
+        self._loader: Optional[torch.utils.data.DataLoader] = None
+
+    device = TopdownTrainData.device
+
+    def shard_indices(self) -> List[int]:
+        """This rank's record indices."""
+        return list(range(get_rank(), len(self.records), get_world_size()))
+
+    def __len__(self) -> int:
+        return -(-len(self.shard_indices()) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Dict[str, Tensor]]:
+        device = self.device
+        mine, b = self.shard_indices(), self.batch_size
+        batches = [mine[i:i + b] for i in range(0, len(mine), b)]
+        self._sampler.batches = batches
+        if self._loader is None:
+            self._loader = _loader(self.records, self._sampler, self.num_workers, device, 0)
+        for indices, batch in zip(batches, DevicePrefetcher(self._loader, device)):
+            index = torch.tensor(indices, dtype=torch.int64)
+            out = self.pipeline(batch)
+            yield {"inputs": out["inputs"], "bbox_center": out["bbox_center"].to(torch.float32),
+                   "bbox_scale": out["bbox_scale"].to(torch.float32), "index": index}
