@@ -1,0 +1,143 @@
+"""Top-down evaluation: batched predictions on the device, one host copy, a metric on rank 0.
+
+Symbols: N validation instances (crops), K keypoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from .distributed import all_gather_objects, broadcast_object, is_main_process
+
+__all__ = ["evaluate", "predict_topdown", "autocast_context"]
+
+
+def autocast_context(device: torch.device, amp: Optional[str]):
+    """``torch.autocast`` for ``amp`` in (None, ``'bf16'``, ``'fp16'``)."""
+    if amp is None:
+        return contextlib.nullcontext()
+    if amp not in ("bf16", "fp16"):
+        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+@torch.no_grad()
+def predict_topdown(model: nn.Module, val_data: Any, *, amp: Optional[str] = None) -> Dict[str, np.ndarray]:
+    """Keypoints of this rank's share of ``val_data`` in image pixels.
+
+    The crops of each batch go through ``model.predict`` (flip test as the model is configured)
+    on the device; the results stay there until one copy to the host at the end.
+
+    Returns:
+        dict: ``index`` ndarray[N] int64 (record indices), ``keypoints`` ndarray[N, K, 2] float32,
+        ``keypoint_scores`` ndarray[N, K] float32, ``bbox_scale`` ndarray[N, 2] float32.
+    """
+    model = _unwrap(model)
+    if not hasattr(model, "predict"):
+        raise TypeError(f"model must be a top-down estimator with predict(), got {type(model).__name__}")
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    idx: List[torch.Tensor] = []
+    kps: List[torch.Tensor] = []
+    scs: List[torch.Tensor] = []
+    scales: List[torch.Tensor] = []
+    try:
+        for batch in val_data:
+            with autocast_context(device, amp):
+                kp, sc = model.predict(batch["inputs"], batch["bbox_center"], batch["bbox_scale"])
+            idx.append(batch["index"])
+            kps.append(kp.float())
+            scs.append(sc.float())
+            scales.append(batch["bbox_scale"])
+    finally:
+        model.train(was_training)
+    if not idx:
+        k = int(val_data.meta["num_keypoints"])
+        return {"index": np.zeros(0, np.int64), "keypoints": np.zeros((0, k, 2), np.float32),
+                "keypoint_scores": np.zeros((0, k), np.float32), "bbox_scale": np.zeros((0, 2), np.float32)}
+    return {"index": torch.cat(idx).cpu().numpy().astype(np.int64),
+            "keypoints": torch.cat(kps).cpu().numpy(),
+            "keypoint_scores": torch.cat(scs).cpu().numpy(),
+            "bbox_scale": torch.cat(scales).cpu().numpy().astype(np.float32)}
+
+
+def _samples(records: List[Dict[str, Any]], pred: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
+    """MMPose-style data samples (one per instance) from the stacked predictions."""
+    out = []
+    kp, sc, scale = pred["keypoints"], pred["keypoint_scores"], pred["bbox_scale"]
+    for j, i in enumerate(pred["index"].tolist()):
+        rec = records[i]
+        bbox = np.asarray(rec["bbox"], np.float32).reshape(1, 4)
+        bbox_score = np.asarray(rec.get("bbox_score", [1.0]), np.float32).reshape(1)
+        sample = {"id": rec.get("id", i), "img_id": rec["img_id"],
+                  "pred_instances": {"keypoints": kp[j:j + 1], "keypoint_scores": sc[j:j + 1], "bboxes": bbox,
+                                     "bbox_scores": bbox_score},
+                  "gt_instances": {"bbox_scales": scale[j:j + 1], "bbox_scores": bbox_score}}
+        if "img_shape" in rec:
+            sample["ori_shape"] = tuple(rec["img_shape"])
+        if rec.get("raw_ann_info") is not None:
+            sample["raw_ann_info"] = rec["raw_ann_info"]
+        if "category_id" in rec:
+            sample["category_id"] = int(np.asarray(rec["category_id"]).reshape(-1)[0])
+        out.append(sample)
+    return out
+
+
+def evaluate(model: nn.Module, val_data: Any, metric: Any, *, amp: Optional[str] = None,
+             batch_process: int = 256) -> Dict[str, float]:
+    """Evaluate a top-down model on validation data with a ``pyposefast.evaluation`` metric.
+
+    Every rank predicts its shard (:func:`predict_topdown`); the predictions are gathered, put in
+    record order (so the result does not depend on the number of processes), fed to
+    ``metric.process`` and scored on rank 0; every rank returns rank 0's numbers.
+
+    Args:
+        model (nn.Module): a ``TopdownPoseEstimator`` (or DDP around one), on its device.
+        val_data (TopdownValData): crops, boxes and records.
+        metric: e.g. ``CocoMetric(ann_file=...)``; its ``dataset_meta`` is set from
+            ``val_data.meta`` when unset.
+        amp (str, optional): ``'bf16'`` / ``'fp16'`` autocast for the forward passes.
+        batch_process (int): samples per ``metric.process`` call.
+
+    Returns:
+        dict[str, float]: the metric's results (e.g. ``coco/AP``, ``coco/AR`` ...).
+    """
+    if metric is None or not hasattr(metric, "process") or not hasattr(metric, "evaluate"):
+        raise TypeError(f"metric must have process() and evaluate() (e.g. CocoMetric), got {type(metric).__name__}")
+    pred = predict_topdown(model, val_data, amp=amp)
+    gathered = all_gather_objects(pred)
+    result: Any = None
+    if is_main_process():
+        try:
+            merged = {k: np.concatenate([g[k] for g in gathered]) for k in pred}
+            order = np.argsort(merged["index"], kind="stable")
+            merged = {k: v[order] for k, v in merged.items()}
+            if getattr(metric, "dataset_meta", None) is None:
+                metric.dataset_meta = dict(val_data.meta)
+            samples = _samples(val_data.records, merged)
+            for s in range(0, len(samples), batch_process):
+                metric.process(None, samples[s:s + batch_process])
+            result = metric.evaluate()
+        except Exception as e:  # tell the other ranks instead of leaving them waiting
+            result = e
+    result = broadcast_object(result)
+    if isinstance(result, Exception):
+        raise result
+    return result
