@@ -16,6 +16,8 @@ The same code runs on the CPU (our C++ kernels) when there is no GPU. The per-sa
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass, fields
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -134,7 +136,7 @@ class TopdownCollate:
         idx = [int(i) for _, i in items]
         recs = [self.records[i] for i in idx]
         encoded = bool(items) and items[0][0].ndim == 1
-        images = RaggedImages.from_images([img.reshape(-1, 1) if encoded else img for img, _ in items])
+        images = pack_images([img.reshape(-1, 1) if encoded else img for img, _ in items])
         if recs:
             bbox = np.concatenate([r["bbox"] for r in recs], 0).astype(np.float32)
             kp = np.concatenate([r["keypoints"] for r in recs], 0).astype(np.float32)
@@ -148,41 +150,186 @@ class TopdownCollate:
         return batch.pin_memory() if self.pin_memory and torch.cuda.is_available() else batch
 
 
+def pack_images(images: Sequence[np.ndarray], shared: Optional[bool] = None) -> RaggedImages:
+    """Pack decoded HWC (or HW) uint8 arrays into one :class:`RaggedImages` with a single copy per image.
+
+    Inside a ``DataLoader`` worker (``shared`` None) the buffer is allocated in shared memory, so the
+    batch reaches the main process without another copy (``torch.cat`` followed by the pickler's
+    move to shared memory copied every image twice).
+
+    Args:
+        images (sequence of ndarray[H, W, C] or [H, W]): one dtype and channel count.
+        shared (bool, optional): allocate in shared memory; None: when in a worker process.
+
+    Returns:
+        RaggedImages: ``data`` uint8 (the images' dtype) [sum H*W*C].
+    """
+    if any(isinstance(im, torch.Tensor) for im in images):
+        return RaggedImages.from_images(images)
+    arrays = [im[..., None] if im.ndim == 2 else im for im in images]
+    if not arrays:
+        return RaggedImages.from_images([])
+    for i, a in enumerate(arrays):
+        if not isinstance(a, np.ndarray) or a.ndim != 3:
+            raise ValueError(f"images[{i}] must be an HWC or HW ndarray, got {type(a).__name__} "
+                             f"{getattr(a, 'shape', None)}")
+        if a.shape[2] != arrays[0].shape[2] or a.dtype != arrays[0].dtype:
+            raise ValueError(f"images[{i}] has {a.shape[2]} channels of {a.dtype}; images[0] has "
+                             f"{arrays[0].shape[2]} of {arrays[0].dtype}: one channel count and dtype per batch")
+    sizes = np.array([[a.shape[0], a.shape[1]] for a in arrays], dtype=np.int64)
+    numels = sizes[:, 0] * sizes[:, 1] * arrays[0].shape[2]
+    offsets = np.cumsum(numels) - numels
+    total = int(numels.sum())
+    dtype = torch.from_numpy(arrays[0][:0, :0]).dtype
+    if shared is None:
+        shared = torch.utils.data.get_worker_info() is not None
+    if shared:
+        storage = torch.UntypedStorage._new_shared(total * arrays[0].itemsize)
+        data = torch.empty(0, dtype=dtype).set_(storage, 0, (total,), (1,))
+    else:
+        data = torch.empty(total, dtype=dtype)
+    flat = data.numpy()
+    for a, off, n in zip(arrays, offsets.tolist(), numels.tolist()):
+        np.copyto(flat[off:off + n].reshape(a.shape), a)
+    return RaggedImages(data, torch.from_numpy(offsets), torch.from_numpy(sizes), int(arrays[0].shape[2]))
+
+
+def loader_worker_init(worker_id: int) -> None:
+    """``worker_init_fn`` of the decode workers: one OpenCV thread each (the workers are the
+    parallelism; OpenCV's own pool per worker oversubscribes the cores)."""
+    cv2.setNumThreads(1)
+    cv2.ocl.setUseOpenCL(False)
+
+
+class _LoaderFailure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
 class DevicePrefetcher:
     """Iterate a loader of :class:`TopdownBatch` on ``device``, copying batch i+1 while i is used.
 
-    On CUDA the copy runs on a side stream (pinned batches make it asynchronous), so the device holds
-    at most two raw batches: the one in use and the one in flight. On the CPU it passes batches through.
+    On CUDA a background thread takes batches from the loader (so unpickling the workers' output and
+    the copies never run on the thread that launches the training step), copies each to the device
+    on a side stream (asynchronous for pinned batches) and hands it over with an event: the consumer's
+    stream waits on the event, the host never waits for the device. The device holds at most
+    ``max_device_batches`` raw batches (default 2: the one in use and the one in flight). With
+    ``decode_jpeg=True`` encoded batches (``build_topdown_loader(..., encoded=True)``) are decoded
+    by nvjpeg (torchvision) in that thread, giving RGB images (build the pipeline with
+    ``bgr_to_rgb=False``). On the CPU it passes batches through.
+
+    Args:
+        loader (iterable of TopdownBatch): e.g. :func:`build_topdown_loader`.
+        device (str or torch.device): where the batches go.
+        max_device_batches (int): raw batches resident on the device at once (>= 1). Defaults to 2.
+        decode_jpeg (bool): decode encoded batches on the device (CUDA only). Defaults to False.
     """
 
-    def __init__(self, loader: Iterable[TopdownBatch], device: Union[str, torch.device]) -> None:
+    def __init__(self, loader: Iterable[TopdownBatch], device: Union[str, torch.device], *,
+                 max_device_batches: int = 2, decode_jpeg: bool = False) -> None:
         self.loader = loader
         self.device = torch.device(device)
+        if int(max_device_batches) < 1:
+            raise ValueError(f"max_device_batches must be >= 1, got {max_device_batches}")
+        self.max_device_batches = int(max_device_batches)
+        self.decode_jpeg = bool(decode_jpeg)
+        if self.decode_jpeg and self.device.type != "cuda":
+            raise ValueError(f"decode_jpeg needs a CUDA device, got {self.device}")
 
     def __iter__(self) -> Iterator[TopdownBatch]:
         if self.device.type != "cuda":
             for b in self.loader:
                 yield b.to(self.device)
             return
+        yield from self._iter_cuda()
+
+    def _copy(self, batch: TopdownBatch) -> TopdownBatch:
+        if self.decode_jpeg and batch.encoded:
+            return decode_jpeg_batch(batch, self.device)
+        return batch.to(self.device, non_blocking=True)
+
+    def _iter_cuda(self) -> Iterator[TopdownBatch]:
         stream = torch.cuda.Stream(self.device)
-        it = iter(self.loader)
+        slots = threading.Semaphore(self.max_device_batches)
+        handoff: "queue.Queue[Any]" = queue.Queue()
+        stop = threading.Event()
 
-        def fetch():
+        def produce() -> None:
             try:
-                b = next(it)
-            except StopIteration:
-                return None
-            with torch.cuda.stream(stream):
-                return b.to(self.device, non_blocking=True)
+                with torch.cuda.device(self.device):
+                    for cpu_batch in self.loader:
+                        while not slots.acquire(timeout=0.05):
+                            if stop.is_set():
+                                return
+                        if stop.is_set():
+                            return
+                        with torch.cuda.stream(stream):
+                            dev_batch = self._copy(cpu_batch)
+                            ready = torch.cuda.Event()
+                            ready.record(stream)
+                        handoff.put((dev_batch, ready))
+                handoff.put(_END)
+            except BaseException as e:  # re-raised on the consumer's thread
+                handoff.put(_LoaderFailure(e))
 
-        nxt = fetch()
-        while nxt is not None:
-            torch.cuda.current_stream(self.device).wait_stream(stream)
-            cur = nxt
-            for t in (cur.images.data, cur.bbox, cur.keypoints, cur.keypoints_visible, cur.index):
-                t.record_stream(torch.cuda.current_stream(self.device))
-            nxt = fetch()
-            yield cur
+        thread = threading.Thread(target=produce, name="DevicePrefetcher", daemon=True)
+        thread.start()
+        holding = False
+        try:
+            while True:
+                if holding:  # the previous batch is no longer ours: its slot may be refilled
+                    slots.release()
+                    holding = False
+                item = handoff.get()
+                if item is _END:
+                    return
+                if isinstance(item, _LoaderFailure):
+                    raise item.error
+                batch, ready = item
+                holding = True
+                consumer = torch.cuda.current_stream(self.device)
+                consumer.wait_event(ready)
+                for t in (batch.images.data, batch.images.offsets, batch.images.sizes, batch.bbox,
+                          batch.keypoints, batch.keypoints_visible, batch.bbox_score, batch.index):
+                    t.record_stream(consumer)
+                yield batch
+        finally:
+            stop.set()
+            for _ in range(self.max_device_batches):
+                slots.release()
+            thread.join(timeout=5.0)
+
+
+def decode_jpeg_batch(batch: TopdownBatch, device: Union[str, torch.device]) -> TopdownBatch:
+    """Decode a CPU batch of JPEG bytes with nvjpeg (``torchvision.io.decode_jpeg``) onto ``device``.
+
+    Args:
+        batch (TopdownBatch): ``encoded`` batch on the CPU (``images`` holds the files' bytes).
+        device (str or torch.device): a CUDA device.
+
+    Returns:
+        TopdownBatch: RGB HWC uint8 images and the annotations on ``device`` (``encoded`` False).
+    """
+    try:
+        from torchvision.io import decode_jpeg  # optional dependency
+    except ImportError:
+        raise ImportError("decoding JPEG on the device needs torchvision (pip install torchvision)") from None
+    device = torch.device(device)
+    images = batch.images
+    if images.data.device.type != "cpu":
+        images = images.to("cpu")
+    offsets, sizes = images.cpu_offsets.tolist(), images.cpu_sizes.tolist()
+    data = [images.data[o:o + h * w] for o, (h, w) in zip(offsets, sizes)]
+    decoded = decode_jpeg(data, device=device)
+    rgb = RaggedImages.from_images([d.permute(1, 2, 0) for d in decoded])
+    rest = TopdownBatch(batch.images, batch.bbox, batch.keypoints, batch.keypoints_visible, batch.bbox_score,
+                        batch.index, False).to(device, non_blocking=True)
+    rest.images = RaggedImages(rgb.data, rgb.offsets.to(device, non_blocking=True),
+                               rgb.sizes.to(device, non_blocking=True), 3, rgb.cpu_offsets, rgb.cpu_sizes)
+    return rest
 
 
 class TopdownBatchPipeline:
@@ -248,6 +395,13 @@ class TopdownBatchPipeline:
         self.bgr_to_rgb = bool(bgr_to_rgb)
         self.out_dtype = out_dtype
 
+    def _joint_weights_on(self, dtype: torch.dtype, device: torch.device) -> Tensor:
+        key = (dtype, str(device))
+        cache = self.__dict__.setdefault("_joint_weight_cache", {})
+        if key not in cache:
+            cache[key] = torch.tensor(self.joint_weights, dtype=dtype, device=device)
+        return cache[key]
+
     @classmethod
     def from_meta(cls, meta: Dict[str, Any], input_size: Tuple[int, int], codec: Any = None, **kwargs: Any):
         """Build from :func:`pyposefast.datasets.dataset_meta` output (flip / body ids, weights)."""
@@ -268,16 +422,7 @@ class TopdownBatchPipeline:
         ``bgr_to_rgb=False`` for such batches. A decoded batch is returned unchanged."""
         if not batch.encoded:
             return batch
-        from torchvision.io import decode_jpeg  # optional dependency
-
-        device = torch.device(device) if device is not None else batch.bbox.device
-        data = [batch.images.image(b).reshape(-1).cpu() for b in range(len(batch.images))]
-        decoded = decode_jpeg(data, device=device)
-        images = RaggedImages.from_images([d.permute(1, 2, 0).contiguous() for d in decoded])
-        rest = TopdownBatch(batch.images, batch.bbox, batch.keypoints, batch.keypoints_visible, batch.bbox_score,
-                            batch.index, False).to(device, non_blocking=True)
-        rest.images = images
-        return rest
+        return decode_jpeg_batch(batch, device if device is not None else batch.bbox.device)
 
     def geometry(self, batch: TopdownBatch, draws: Optional[Tensor]) -> Dict[str, Tensor]:
         """Boxes, augmentation and warp matrices for the batch (no pixels touched).
@@ -345,8 +490,8 @@ class TopdownBatchPipeline:
         geo = self.geometry(batch, draws)
         n = len(batch)
         dev = batch.bbox.device
-        crops = ops.warp_affine(batch.images, geo["image_warp_mat"], self.input_size,
-                                image_index=torch.arange(n, device=dev), mean=self.mean, std=self.std,
+        # image_index None: crop n from image n, checked on the host (a device index costs a sync)
+        crops = ops.warp_affine(batch.images, geo["image_warp_mat"], self.input_size, mean=self.mean, std=self.std,
                                 bgr_to_rgb=self.bgr_to_rgb, out_dtype=self.out_dtype)
         tkp = transform_keypoints(geo["keypoints"], geo["warp_mat"]).to(torch.float32)
         out: Dict[str, Any] = dict(geo, inputs=crops, transformed_keypoints=tkp, index=batch.index)
@@ -354,7 +499,7 @@ class TopdownBatchPipeline:
         if self.codec is not None and tkp.shape[1] > 0:
             targets = self.codec.batch_encode(tkp, vis)
             if self.use_dataset_keypoint_weights and self.joint_weights is not None and "keypoint_weights" in targets:
-                jw = torch.tensor(self.joint_weights, dtype=targets["keypoint_weights"].dtype, device=dev)
+                jw = self._joint_weights_on(targets["keypoint_weights"].dtype, dev)
                 targets["keypoint_weights"] = targets["keypoint_weights"] * jw
             out.update(targets)
         return out
@@ -363,17 +508,40 @@ class TopdownBatchPipeline:
 def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_workers: int = 0, *,
                          shuffle: bool = True, pin_memory: bool = False, encoded: bool = False,
                          drop_last: bool = False, seed: Optional[int] = None,
-                         multiprocessing_context: Optional[str] = None) -> torch.utils.data.DataLoader:
-    """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images (pinning, when asked
-    and CUDA is available, happens in the loader's pin-memory thread of the main process)."""
+                         multiprocessing_context: Optional[str] = None, prefetch_factor: Optional[int] = None,
+                         worker_init_fn: Optional[Any] = loader_worker_init) -> torch.utils.data.DataLoader:
+    """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images.
+
+    Each worker decodes its batch's images (one OpenCV thread per worker, see
+    :func:`loader_worker_init`) and packs them into one shared-memory buffer (:func:`pack_images`),
+    so the batch reaches the main process without copying; pinning, when asked and CUDA is available,
+    happens in the loader's pin-memory thread. Feed it to :class:`DevicePrefetcher`.
+
+    Args:
+        records (list[dict]): top-down records (see :class:`TopdownDecodeDataset`).
+        batch_size (int): instances per batch.
+        num_workers (int): decode processes (0: decode in the main process).
+        shuffle, drop_last: as ``DataLoader``.
+        pin_memory (bool): page-lock batches for asynchronous copies (CUDA only).
+        encoded (bool): workers only read the files (JPEG bytes), for nvjpeg decoding.
+        seed (int, optional): seeds the shuffling.
+        multiprocessing_context (str, optional): e.g. ``"spawn"`` or ``"forkserver"``.
+        prefetch_factor (int, optional): batches each worker prepares ahead (``DataLoader``'s, default 2).
+        worker_init_fn (callable, optional): run in each worker. Defaults to :func:`loader_worker_init`.
+    """
     gen = None
     if seed is not None:
         gen = torch.Generator().manual_seed(int(seed))
+    extra: Dict[str, Any] = {}
+    if num_workers > 0:
+        extra["worker_init_fn"] = worker_init_fn
+        if prefetch_factor is not None:
+            extra["prefetch_factor"] = int(prefetch_factor)
     return torch.utils.data.DataLoader(
         TopdownDecodeDataset(records, encoded=encoded), batch_size=batch_size, shuffle=shuffle,
         num_workers=num_workers, collate_fn=TopdownCollate(records), drop_last=drop_last,
         pin_memory=pin_memory and torch.cuda.is_available(), persistent_workers=num_workers > 0, generator=gen,
-        multiprocessing_context=multiprocessing_context if num_workers > 0 else None)
+        multiprocessing_context=multiprocessing_context if num_workers > 0 else None, **extra)
 
 
-__all__.append("build_topdown_loader")
+__all__ += ["build_topdown_loader", "pack_images", "loader_worker_init", "decode_jpeg_batch"]
