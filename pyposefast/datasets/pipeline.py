@@ -16,6 +16,7 @@ The same code runs on the CPU (our C++ kernels) when there is no GPU. The per-sa
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from dataclasses import dataclass, fields
@@ -71,6 +72,7 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
         return len(self.records)
 
     def __getitem__(self, i: int) -> Tuple[np.ndarray, int]:
+        _single_threaded_opencv_in_workers()
         path = self.records[i]["img_path"]
         if self.encoded:
             try:
@@ -78,6 +80,17 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
             except OSError as e:
                 raise FileNotFoundError(f"cannot read image {path} (record {i}): {e}") from None
         return decode_image(path, i), i
+
+
+_OPENCV_CONFIGURED_PID = None
+
+
+def _single_threaded_opencv_in_workers() -> None:
+    """One OpenCV thread in a DataLoader worker, set once per process, whatever built the loader."""
+    global _OPENCV_CONFIGURED_PID
+    if _OPENCV_CONFIGURED_PID != os.getpid() and torch.utils.data.get_worker_info() is not None:
+        loader_worker_init(0)
+        _OPENCV_CONFIGURED_PID = os.getpid()
 
 
 @dataclass
@@ -125,7 +138,9 @@ class TopdownCollate:
 
     Args:
         records (list[dict]): the dataset's records.
-        pin_memory (bool): page-lock the batch (when CUDA is available) for async copies.
+        pin_memory (bool): page-lock the batch for async copies, when CUDA is available and the
+            collate runs in the main process (in a worker it is skipped: use
+            ``DataLoader(pin_memory=True)``, whose pin thread runs in the main process).
     """
 
     def __init__(self, records: Sequence[Dict[str, Any]], pin_memory: bool = False) -> None:
@@ -147,7 +162,10 @@ class TopdownCollate:
                                     np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
         batch = TopdownBatch(images, torch.from_numpy(bbox), torch.from_numpy(kp), torch.from_numpy(vis),
                              torch.from_numpy(score), torch.tensor(idx, dtype=torch.int64), encoded)
-        return batch.pin_memory() if self.pin_memory and torch.cuda.is_available() else batch
+        # pinning in a worker is wasted (the pickler copies the batch to shared memory, unpinned) and
+        # starts CUDA there: pin in the main process (DataLoader(pin_memory=True)) instead
+        in_worker = torch.utils.data.get_worker_info() is not None
+        return batch.pin_memory() if self.pin_memory and not in_worker and torch.cuda.is_available() else batch
 
 
 def pack_images(images: Sequence[np.ndarray], shared: Optional[bool] = None) -> RaggedImages:
