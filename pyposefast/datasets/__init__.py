@@ -6,10 +6,13 @@ from .metainfo import dataset_meta, list_datasets
 from .errors import AnnotationError
 from .coco import CocoKeypoints, invalid_region_mask, load_coco_keypoints, load_detection_boxes
 from .synthetic import generate_synthetic_coco
+from .mpii import load_mpii, load_mpii_headboxes
+from .h36m import h36m_sequence_indices, load_h36m, parse_h36m_imgname
 from .pipeline import (DevicePrefetcher, TopdownBatch, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
                        build_topdown_loader)
 
 __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "list_datasets",
            "AnnotationError", "CocoKeypoints", "invalid_region_mask", "load_coco_keypoints", "load_detection_boxes",
            "generate_synthetic_coco", "DevicePrefetcher", "TopdownBatch", "TopdownBatchPipeline", "TopdownCollate",
-           "TopdownDecodeDataset", "build_topdown_loader"]
+           "TopdownDecodeDataset", "build_topdown_loader", "load_mpii", "load_mpii_headboxes", "load_h36m",
+           "h36m_sequence_indices", "parse_h36m_imgname"]
