@@ -8,6 +8,7 @@ from .coco import CocoKeypoints, invalid_region_mask, load_coco_keypoints, load_
 from .synthetic import generate_synthetic_coco
 from .mpii import load_mpii, load_mpii_headboxes
 from .h36m import h36m_sequence_indices, load_h36m, parse_h36m_imgname
+from .converters import mpii_json_to_coco, mpii_mat_to_coco, mpii_mat_to_mmpose_json
 from .pipeline import (DevicePrefetcher, TopdownBatch, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
                        build_topdown_loader)
 
@@ -15,4 +16,5 @@ __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "l
            "AnnotationError", "CocoKeypoints", "invalid_region_mask", "load_coco_keypoints", "load_detection_boxes",
            "generate_synthetic_coco", "DevicePrefetcher", "TopdownBatch", "TopdownBatchPipeline", "TopdownCollate",
            "TopdownDecodeDataset", "build_topdown_loader", "load_mpii", "load_mpii_headboxes", "load_h36m",
-           "h36m_sequence_indices", "parse_h36m_imgname"]
+           "h36m_sequence_indices", "parse_h36m_imgname", "mpii_json_to_coco", "mpii_mat_to_coco",
+           "mpii_mat_to_mmpose_json"]

@@ -144,8 +144,15 @@ def load_mpii(ann_file: str, img_prefix: str = "", *, headbox_file: Optional[str
             bad(AnnotationError(ann_file, name, f"image file {rec['img_path']} does not exist"))
             continue
         rec["id"] = i
-        if headboxes is not None:
-            box = headboxes[i]
+        box = headboxes[i] if headboxes is not None else ann.get("headbox")
+        if box is not None:
+            try:
+                box = np.asarray(box, dtype=np.float64).reshape(2, 2)  # (x1, y1), (x2, y2)
+            except (TypeError, ValueError):
+                box = np.full((2, 2), np.nan)
+            if not np.isfinite(box).all():
+                bad(AnnotationError(ann_file, name, f"headbox must be 4 finite numbers, got {ann.get('headbox')!r}"))
+                continue
             rec["head_size"] = (np.linalg.norm(box[1] - box[0], axis=0) * MPII_HEAD_SIZE_FACTOR).reshape(1, -1)
         images.setdefault(rec["img_id"], {"img_id": rec["img_id"], "img_path": rec["img_path"]})
         records.append(rec)
