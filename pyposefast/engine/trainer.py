@@ -319,6 +319,17 @@ class Trainer:
         self._bar.update(0, {"loss": f"{rec['loss']:.4g}", "lr": f"{rec['lr']:.3g}",
                              "samples/s": f"{rec['samples_per_s']:.1f}", "eta": format_eta(eta)})
 
+    def _sync_buffers(self) -> None:
+        """Give every rank rank 0's buffers (BatchNorm statistics drift apart after the last forward
+        pass: DDP broadcasts them only at the start of each), so that all ranks validate and save
+        the same model."""
+        if not self.distributed:
+            return
+        modules = [self.model] + ([self.ema.module] if self.ema is not None else [])
+        for module in modules:
+            for b in module.buffers():
+                torch.distributed.broadcast(b, 0)
+
     def _validate(self, epoch: int) -> Dict[str, float]:
         metrics = evaluate(self.eval_model, self.val_data, self.metric, amp=self.amp)
         self._jsonl.write({"type": "val", "epoch": epoch + 1, "global_iter": self.global_iter, **metrics})
@@ -417,6 +428,7 @@ class Trainer:
                 self._log(epoch, it, norm)  # flush and check the losses before writing
                 self.save(f"iter_{self.global_iter}.pt")
         self._bar.close()
+        self._sync_buffers()
         # epoch done
         self.epoch, self.iter_in_epoch = epoch + 1, 0
         record: Dict[str, Any] = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
