@@ -1,20 +1,26 @@
-// CUDA kernels of ae_decode: the whole batch in five launches on the current stream, no host sync.
-//   1. candidates_kernel: one block per (b, k) plane; NMS peaks above the threshold gathered in
-//      shared memory, then top-k by repeated block-wide selection in (value desc, index asc) order.
-//      A plane with more than kCap peaks (a flat or negative-threshold map) falls back to selecting
-//      straight from the plane (slow, exact).
-//   2. modulate_kernel (dark_udp only): one block per plane: MMPose's blurred, rescaled, clipped,
+// CUDA kernels of ae_decode: the whole batch in seven launches (and one memset) on the current
+// stream, no host sync, CUDA-graph capturable.
+//   1. peaks_kernel: many blocks per (b, k) plane, each scanning one chunk: NMS peaks above the
+//      threshold appended (warp-aggregated atomics) to the plane's list in the workspace.
+//   2. select_kernel: one block per plane: the top-k of the list in (value desc, index asc) order by
+//      ranking (every candidate counts the candidates before it; the order is total, so the result
+//      does not depend on the append order). A plane with more than kCap peaks (a flat or
+//      negative-threshold map) falls back to selecting straight from the plane (slow, exact).
+//   3. modulate_kernel (dark_udp only): one block per plane: MMPose's blurred, rescaled, clipped,
 //      logged plane, into the workspace.
-//   3. group_kernel: one warp per image: the CPU's steps (group_math.h) with the warp sharing the
+//   4. group_kernel: one warp per image: the CPU's steps (group_math.h) with the warp sharing the
 //      group tags, the tag distances, the cost matrix, the Hungarian solver's column loops and the
 //      group-key lookups.
-//   4. refine_kernel: one warp per instance: refinement, centre shift, instance tag.
-//   5. fill_kernel: one block per (b, n, k): the missing keypoint's argmin over the whole plane.
+//   5. refine_kernel: one warp per instance: refinement, centre shift, instance tag.
+//   6. fill_partial_kernel: many blocks per missing (b, n, k) keypoint, each the argmin over one
+//      chunk of the plane; 7. fill_kernel: one warp per (b, n, k) reduces the chunks' results.
+// Kernel arguments are __grid_constant__ (read in place, never copied to local memory).
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime.h>
 #include <torch/library.h>
 
 #include <cstdint>
@@ -28,10 +34,13 @@ namespace pyposefast {
 namespace group {
 namespace {
 
-constexpr int kThreads = 1024;  // candidates and fill: one plane per block, latency-bound scans
+constexpr int kThreads = 1024;  // select (slow path) and modulate: one plane per block
 constexpr int kWarps = kThreads / 32;
+constexpr int kScanThreads = 256;  // peaks and fill_partial: one chunk of a plane per block
+constexpr int kScanWarps = kScanThreads / 32;
 constexpr int kUnroll = 4;      // loads in flight per thread
-constexpr int kCap = 2048;  // peaks per plane held in shared memory
+constexpr int64_t kChunk = kScanThreads * kUnroll * 4;  // pixels per scanning block (4096)
+constexpr int kCap = 2048;  // peaks per plane held in the workspace and ranked in shared memory
 constexpr int kShS = 768;   // group kernel: solver columns (Gmax + T + 1) held in shared memory
 constexpr int kShT = 128;   // group kernel: rows (top-k) held in shared memory
 constexpr int kShF = 2048;  // group kernel: floats of group means (Gmax * L) / candidate tags (T * L)
@@ -45,6 +54,9 @@ struct Params {
   float* out_is;
   int64_t* out_n;
   // workspace
+  int32_t* pcount;   // [B, K] peaks found (may exceed kCap)
+  float* pvals;      // [B, K, kCap]
+  int32_t* pidx;     // [B, K, kCap]
   float* cvals;      // [B, K, T]
   int32_t* cidx;     // [B, K, T]
   int32_t* ccount;   // [B, K]
@@ -66,7 +78,9 @@ struct Params {
   uint8_t* used;     // [B, S]
   float* rows;       // [B, N, K, L] instance-tag rows
   float* itag;       // [B, N, L]
-  int64_t B, K, L, H, W, T, N, Gmax, S;
+  float* fcost;      // [B, N, K, chunks] fill: each chunk's smallest cost
+  int64_t* fidx;     // [B, N, K, chunks] and its pixel (-1: none)
+  int64_t B, K, L, H, W, T, N, Gmax, S, chunks;
   int32_t nms_radius;
   double keypoint_thr, tag_thr;
   float center_shift;
@@ -118,58 +132,86 @@ __device__ __forceinline__ Cand nms_candidate(const float* plane, int32_t H, int
   return Cand{nv, static_cast<int32_t>(q)};
 }
 
-__global__ void __launch_bounds__(kThreads) candidates_kernel(const Params P) {
-  __shared__ float svals[kCap];
-  __shared__ int32_t sidx[kCap];
-  __shared__ int32_t scount;
-  __shared__ Cand red[kWarps];
+// Stage 1: the NMS peaks of one chunk of one plane, appended to the plane's list.
+__global__ void __launch_bounds__(kScanThreads) peaks_kernel(const __grid_constant__ Params P) {
   const int64_t bk = blockIdx.x;
   const int32_t H = static_cast<int32_t>(P.H), W = static_cast<int32_t>(P.W);
   const int64_t HW = P.H * P.W;
   const float* plane = P.hm + bk * HW;
-  if (threadIdx.x == 0) scount = 0;
-  __syncthreads();
-  for (int64_t q0 = threadIdx.x; q0 < HW; q0 += kThreads * kUnroll) {
+  const int64_t end = min(HW, (static_cast<int64_t>(blockIdx.y) + 1) * kChunk);
+  const int lane = threadIdx.x % 32;
+  // block-uniform trip count: every lane reaches the ballots below
+  for (int64_t base = blockIdx.y * kChunk; base < end; base += kScanThreads * kUnroll) {
+    const int64_t q0 = base + threadIdx.x;
     float v[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int64_t q = q0 + u * kThreads;
-      v[u] = q < HW ? plane[q] : 0.f;
+      const int64_t q = q0 + u * kScanThreads;
+      v[u] = q < end ? plane[q] : 0.f;
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int64_t q = q0 + u * kThreads;
-      if (q >= HW || (P.keypoint_thr >= 0.0 && !(static_cast<double>(v[u]) > P.keypoint_thr))) continue;
-      const Cand c = nms_candidate(plane, H, W, P.nms_radius, P.keypoint_thr, q);
+      const int64_t q = q0 + u * kScanThreads;
+      Cand c{0.f, -1};
+      if (q < end && !(P.keypoint_thr >= 0.0 && !(static_cast<double>(v[u]) > P.keypoint_thr)))
+        c = nms_candidate(plane, H, W, P.nms_radius, P.keypoint_thr, q);
+      // warp-aggregated append: one atomic per warp (every lane of the warp reaches this line)
+      const unsigned found = __ballot_sync(0xffffffffu, c.i >= 0);
+      if (!found) continue;
+      int32_t base = 0;
+      if (lane == __ffs(found) - 1) base = atomicAdd(P.pcount + bk, __popc(found));
+      base = __shfl_sync(0xffffffffu, base, __ffs(found) - 1);
       if (c.i >= 0) {
-        const int32_t slot = atomicAdd(&scount, 1);
+        const int32_t slot = base + __popc(found & ((1u << lane) - 1u));
         if (slot < kCap) {
-          svals[slot] = c.v;
-          sidx[slot] = c.i;
+          P.pvals[bk * kCap + slot] = c.v;
+          P.pidx[bk * kCap + slot] = c.i;
         }
       }
     }
   }
-  __syncthreads();
-  const int32_t n = scount;
-  const bool overflow = n > kCap;
+}
+
+// Stage 2: the plane's top-k in candidate order, by rank.
+__global__ void __launch_bounds__(kThreads) select_kernel(const __grid_constant__ Params P) {
+  __shared__ float svals[kCap];
+  __shared__ int32_t sidx[kCap];
+  __shared__ Cand red[kWarps];
+  const int64_t bk = blockIdx.x;
   const int32_t T = static_cast<int32_t>(P.T);
   float* ov = P.cvals + bk * P.T;
   int32_t* oi = P.cidx + bk * P.T;
+  const int32_t n = P.pcount[bk];
+  if (n <= kCap) {
+    for (int32_t s = threadIdx.x; s < n; s += kThreads) {
+      svals[s] = P.pvals[bk * kCap + s];
+      sidx[s] = P.pidx[bk * kCap + s];
+    }
+    __syncthreads();
+    for (int32_t s = threadIdx.x; s < n; s += kThreads) {
+      const float v = svals[s];
+      const int32_t i = sidx[s];
+      int32_t rank = 0;
+      for (int32_t t = 0; t < n && rank < T; ++t) rank += cand_before(svals[t], sidx[t], v, i) ? 1 : 0;
+      if (rank < T) {
+        ov[rank] = v;
+        oi[rank] = i;
+      }
+    }
+    if (threadIdx.x == 0) P.ccount[bk] = n < T ? n : T;
+    return;
+  }
+  // more peaks than the list holds: select straight from the plane, one block-wide pass per slot
+  const int32_t H = static_cast<int32_t>(P.H), W = static_cast<int32_t>(P.W);
+  const int64_t HW = P.H * P.W;
+  const float* plane = P.hm + bk * HW;
   Cand prev{0.f, -1};
   int32_t taken = 0;
   for (; taken < T; ++taken) {
     Cand best{0.f, -1};
-    if (!overflow) {
-      for (int32_t s = threadIdx.x; s < n; s += kThreads) {
-        const Cand c{svals[s], sidx[s]};
-        if ((prev.i < 0 || first(prev, c)) && first(c, best)) best = c;
-      }
-    } else {
-      for (int64_t q = threadIdx.x; q < HW; q += kThreads) {
-        const Cand c = nms_candidate(plane, H, W, P.nms_radius, P.keypoint_thr, q);
-        if (c.i >= 0 && (prev.i < 0 || first(prev, c)) && first(c, best)) best = c;
-      }
+    for (int64_t q = threadIdx.x; q < HW; q += kThreads) {
+      const Cand c = nms_candidate(plane, H, W, P.nms_radius, P.keypoint_thr, q);
+      if (c.i >= 0 && (prev.i < 0 || first(prev, c)) && first(c, best)) best = c;
     }
     best = block_first(best, red);
     if (best.i < 0) break;
@@ -182,7 +224,7 @@ __global__ void __launch_bounds__(kThreads) candidates_kernel(const Params P) {
   if (threadIdx.x == 0) P.ccount[bk] = taken;
 }
 
-__global__ void __launch_bounds__(kThreads) modulate_kernel(const Params P) {
+__global__ void __launch_bounds__(kThreads) modulate_kernel(const __grid_constant__ Params P) {
   __shared__ float red_o[kWarps], red_b[kWarps];
   __shared__ int red_nan;
   const int64_t bk = blockIdx.x;
@@ -359,7 +401,7 @@ __device__ int32_t warp_group_for_key(GroupState& g, int32_t& count, float key, 
 }
 
 // One warp per image: the steps of group_image (group_math.h), the warp sharing the work.
-__global__ void group_kernel(const Params P) {
+__global__ void group_kernel(const __grid_constant__ Params P) {
   const int64_t b = blockIdx.x;
   const int lane = threadIdx.x;
   const int64_t K = P.K, L = P.L, T = P.T, Gmax = P.Gmax, S = P.S, HW = P.H * P.W;
@@ -438,7 +480,7 @@ __global__ void group_kernel(const Params P) {
 }
 
 // One warp per (b, n): refine, shift, instance tag.
-__global__ void refine_kernel(const Params P) {
+__global__ void refine_kernel(const __grid_constant__ Params P) {
   const int64_t bn = blockIdx.x, b = bn / P.N, n = bn % P.N;
   if (n >= P.out_n[b]) return;
   const int64_t K = P.K, L = P.L, HW = P.H * P.W;
@@ -489,31 +531,36 @@ __device__ __forceinline__ bool arg_first(Arg a, Arg b) {
   return a.c < b.c || (a.c == b.c && a.i < b.i);
 }
 
-// One block per (b, n, k): fill a missing keypoint.
-__global__ void __launch_bounds__(kThreads) fill_kernel(const Params P) {
-  __shared__ Arg red[kWarps];
-  const int64_t bnk = blockIdx.x, k = bnk % P.K, bn = bnk / P.K, b = bn / P.N, n = bn % P.N;
-  if (n >= P.out_n[b]) return;
-  float* sc = P.out_sc + bn * P.K;
-  if (sc[k] > 0.f) return;
+// The keypoint (b, n, k) is missing and must be filled.
+__device__ __forceinline__ bool fill_needed(const Params& P, int64_t bnk) {
+  const int64_t bn = bnk / P.K;
+  return bn % P.N < P.out_n[bn / P.N] && !(P.out_sc[bnk] > 0.f);
+}
+
+// Fill, stage 1: one block per (missing (b, n, k), chunk of the plane): the chunk's argmin.
+__global__ void __launch_bounds__(kScanThreads) fill_partial_kernel(const __grid_constant__ Params P) {
+  __shared__ Arg red[kScanWarps];
+  const int64_t bnk = blockIdx.x, k = bnk % P.K, bn = bnk / P.K, b = bn / P.N;
+  if (!fill_needed(P, bnk)) return;
   const int64_t K = P.K, L = P.L, HW = P.H * P.W;
   const float* plane = (P.udp ? P.planes : P.hm) + (b * K + k) * HW;
   const float* tag_k = P.tags + (b * K * L + k) * HW;
   float itag[kMaxTagDim];
   for (int64_t l = 0; l < L; ++l) itag[l] = P.itag[bn * L + l];
+  const int64_t end = min(HW, (static_cast<int64_t>(blockIdx.y) + 1) * kChunk);
   Arg best{0.f, -1};
-  for (int64_t q0 = threadIdx.x; q0 < HW; q0 += kThreads * kUnroll) {
+  for (int64_t q0 = blockIdx.y * kChunk + threadIdx.x; q0 < end; q0 += kScanThreads * kUnroll) {
     float h[kUnroll], t0[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int64_t q = q0 + u * kThreads;
-      h[u] = q < HW ? plane[q] : 0.f;
-      t0[u] = q < HW ? tag_k[q] : 0.f;
+      const int64_t q = q0 + u * kScanThreads;
+      h[u] = q < end ? plane[q] : 0.f;
+      t0[u] = q < end ? tag_k[q] : 0.f;
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int64_t q = q0 + u * kThreads;
-      if (q >= HW) continue;
+      const int64_t q = q0 + u * kScanThreads;
+      if (q >= end) continue;
       float d = t0[u] - itag[0];
       float sq = fmul_rn(d, d);
       for (int64_t l = 1; l < L; ++l) {
@@ -534,11 +581,36 @@ __global__ void __launch_bounds__(kThreads) fill_kernel(const Params P) {
   __syncthreads();
   if (threadIdx.x == 0) {
     Arg r = red[0];
-    for (int w = 1; w < kWarps; ++w) r = arg_first(red[w], r) ? red[w] : r;
-    float* kp = P.out_kp + (bn * K + k) * 2;
-    kp[0] = static_cast<float>(r.i % P.W);
-    kp[1] = static_cast<float>(r.i / P.W);
-    sc[k] = plane[r.i];
+    for (int w = 1; w < kScanWarps; ++w) r = arg_first(red[w], r) ? red[w] : r;
+    P.fcost[bnk * P.chunks + blockIdx.y] = r.c;
+    P.fidx[bnk * P.chunks + blockIdx.y] = r.i;
+  }
+}
+
+// Fill, stage 2: one warp per missing (b, n, k): the argmin over the chunks (arg_first is a total
+// order, so the result is the whole plane's np.argmin), written as the keypoint and its score.
+__global__ void fill_kernel(const __grid_constant__ Params P) {
+  const int64_t bnk = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+  if (bnk >= P.B * P.N * P.K || !fill_needed(P, bnk)) return;
+  const int lane = threadIdx.x % 32;
+  Arg best{0.f, -1};
+  for (int64_t c = lane; c < P.chunks; c += 32) {
+    const Arg a{P.fcost[bnk * P.chunks + c], P.fidx[bnk * P.chunks + c]};
+    best = arg_first(a, best) ? a : best;
+  }
+  for (int off = 16; off > 0; off >>= 1) {
+    Arg o;
+    o.c = __shfl_down_sync(0xffffffffu, best.c, off);
+    o.i = __shfl_down_sync(0xffffffffu, best.i, off);
+    best = arg_first(o, best) ? o : best;
+  }
+  if (lane == 0) {
+    const int64_t k = bnk % P.K, b = bnk / P.K / P.N, HW = P.H * P.W;
+    const float* plane = (P.udp ? P.planes : P.hm) + (b * P.K + k) * HW;
+    float* kp = P.out_kp + bnk * 2;
+    kp[0] = static_cast<float>(best.i % P.W);
+    kp[1] = static_cast<float>(best.i / P.W);
+    P.out_sc[bnk] = plane[best.i];
   }
 }
 
@@ -567,6 +639,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cuda(
   P.N = c.N;
   P.Gmax = c.K * c.T;
   P.S = P.Gmax + c.T + 1;
+  P.chunks = (c.H * c.W + kChunk - 1) / kChunk;
+  TORCH_CHECK(P.chunks <= 65535, "ae_decode: heatmaps of ", c.H, "x", c.W, " pixels are too large for the CUDA kernel (at most ",
+              65535 * kChunk, " pixels per plane)");
   P.nms_radius = c.nms_radius;
   P.keypoint_thr = c.keypoint_thr;
   P.tag_thr = c.tag_thr;
@@ -582,7 +657,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cuda(
   P.out_n = c.counts.data_ptr<int64_t>();
 
   const int64_t B = c.B, K = c.K, L = c.L, T = c.T, N = c.N, G = P.Gmax, S = P.S, HW = c.H * c.W;
-  const int64_t counts[] = {B * K * T * 4, B * K * T * 4, B * K * 4, (c.udp ? B * K * HW : 0) * 4, B * G * K * 3 * 4,
+  const int64_t C = P.chunks;
+  const int64_t counts[] = {B * K * 4, B * K * kCap * 4, B * K * kCap * 4, B * N * K * C * 4, B * N * K * C * 8,
+                            B * K * T * 4, B * K * T * 4, B * K * 4, (c.udp ? B * K * HW : 0) * 4, B * G * K * 3 * 4,
                             B * G * (K + 1) * L * 4, B * G * 4, B * G * 4, B * G * L * 4, B * T * G * 8,
                             B * T * G * 8, B * T * L * 4, B * T * 4, B * T * 8, B * S * 8, B * S * 8, B * S * 4,
                             B * S * 4, B * S, B * N * K * L * 4, B * N * L * 4};
@@ -590,6 +667,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cuda(
   for (int64_t n : counts) bytes += (n + 255) / 256 * 256;
   at::Tensor work = at::empty({bytes}, heatmaps.options().dtype(at::kByte));
   uint8_t* base = work.data_ptr<uint8_t>();
+  P.pcount = carve<int32_t>(base, B * K);
+  P.pvals = carve<float>(base, B * K * kCap);
+  P.pidx = carve<int32_t>(base, B * K * kCap);
+  P.fcost = carve<float>(base, B * N * K * C);
+  P.fidx = carve<int64_t>(base, B * N * K * C);
   P.cvals = carve<float>(base, B * K * T);
   P.cidx = carve<int32_t>(base, B * K * T);
   P.ccount = carve<int32_t>(base, B * K);
@@ -613,7 +695,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cuda(
   P.itag = carve<float>(base, B * N * L);
 
   auto stream = c10::cuda::getCurrentCUDAStream();
-  candidates_kernel<<<static_cast<unsigned>(B * K), kThreads, 0, stream>>>(P);
+  C10_CUDA_CHECK(cudaMemsetAsync(P.pcount, 0, B * K * sizeof(int32_t), stream));
+  peaks_kernel<<<dim3(static_cast<unsigned>(B * K), static_cast<unsigned>(P.chunks)), kScanThreads, 0, stream>>>(P);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  select_kernel<<<static_cast<unsigned>(B * K), kThreads, 0, stream>>>(P);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   if (c.udp) {
     modulate_kernel<<<static_cast<unsigned>(B * K), kThreads, 0, stream>>>(P);
@@ -623,7 +708,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> ae_decode_cuda(
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   refine_kernel<<<static_cast<unsigned>(B * N), 32, 0, stream>>>(P);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  fill_kernel<<<static_cast<unsigned>(B * N * K), kThreads, 0, stream>>>(P);
+  fill_partial_kernel<<<dim3(static_cast<unsigned>(B * N * K), static_cast<unsigned>(P.chunks)), kScanThreads, 0,
+                        stream>>>(P);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  constexpr int kFillWarps = 8;
+  fill_kernel<<<static_cast<unsigned>((B * N * K + kFillWarps - 1) / kFillWarps), 32 * kFillWarps, 0, stream>>>(P);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {c.keypoints, c.keypoint_scores, c.instance_scores, c.counts};
 }
