@@ -93,8 +93,8 @@ def draw_pose(image: np.ndarray, keypoints: ArrayLike, scores: Optional[ArrayLik
     kp = _numpy("keypoints", keypoints)
     if kp.ndim == 2:
         kp = kp[None]
-    if kp.ndim != 3 or kp.shape[-1] < 2:
-        raise ValueError(f"keypoints must be [N, K, 2] or [K, 2], got shape {kp.shape}")
+    if kp.ndim != 3 or kp.shape[-1] not in (2, 3):
+        raise ValueError(f"keypoints must be [N, K, 2] or [K, 2] (x, y), got shape {kp.shape}")
     N, K = kp.shape[:2]
     sc = np.ones((N, K), np.float32) if scores is None else _numpy("scores", scores).reshape(-1)
     if sc.size != N * K:
@@ -107,7 +107,7 @@ def draw_pose(image: np.ndarray, keypoints: ArrayLike, scores: Optional[ArrayLik
         boxes = _numpy("bboxes", bboxes).reshape(-1, 4) if np.size(bboxes) else np.zeros((0, 4), np.float32)
         for x1, y1, x2, y2 in boxes:
             if np.all(np.isfinite([x1, y1, x2, y2])):
-                cv2.rectangle(out, _point((x1, y1)), _point((x2, y2)), BBOX_COLOR, thickness, cv2.LINE_AA)
+                cv2.rectangle(out, _point((x1, y1)), _point((x2, y2)), BBOX_COLOR, thickness, cv2.LINE_8)
     links = [] if meta is None else [tuple(int(i) for i in link) for link in meta.get("skeleton_links", [])]
     link_colors = _bgr_palette(meta, "skeleton_link_colors", len(links), DEFAULT_LINK_COLOR)
     kpt_colors = _bgr_palette(meta, "keypoint_colors", K, DEFAULT_KEYPOINT_COLOR)
