@@ -1,0 +1,156 @@
+"""TopdownTrainData / TopdownValData: targets per codec, deterministic order, exact skip, sharding."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import pyposefast.engine.data as engine_data
+from pyposefast.codecs import IntegralRegressionLabel, RegressionLabel, SimCCLabel, UDPHeatmap
+from pyposefast.engine import TopdownTrainData, TopdownValData, loss_targets
+from pyposefast.models import TopdownPoseEstimator
+from pyposefast.models.heads import RegressionHead, RTMCCHead, SimCCHead
+from pyposefast.models.necks import GlobalAveragePooling
+from pyposefast.structures import bbox_xyxy2cs, fix_aspect_ratio
+
+from .tiny import HEATMAP_SIZE, INPUT_SIZE, TinyBackbone, tiny_codec, tiny_model
+
+W, H = INPUT_SIZE
+
+
+def _data(synthetic, codec, **kw):
+    return TopdownTrainData(synthetic["train"], "coco", codec, INPUT_SIZE, 8, num_workers=0, device="cpu", **kw)
+
+
+def _loss(model, batch):
+    loss = model.loss(batch["inputs"], **loss_targets(model, batch))["loss_kpt"]
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    loss.backward()
+
+
+def test_heatmap_targets_feed_the_heatmap_head(synthetic):
+    data = _data(synthetic, tiny_codec())
+    batch = next(iter(data))
+    assert sorted(batch) == ["heatmaps", "inputs", "keypoint_weights"]
+    assert batch["inputs"].shape == (8, 3, H, W) and batch["inputs"].dtype == torch.float32
+    assert batch["heatmaps"].shape == (8, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+    assert batch["keypoint_weights"].shape == (8, 17)
+    assert float(batch["heatmaps"].amax()) == pytest.approx(1.0)  # some Gaussian peaks
+    _loss(tiny_model(), batch)
+    assert not data.use_udp
+    assert _data(synthetic, UDPHeatmap(input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2.0)).use_udp
+
+
+@pytest.mark.parametrize("head", ["simcc", "rtmcc"])
+def test_simcc_targets_feed_simcc_heads(synthetic, head):
+    codec = SimCCLabel(input_size=INPUT_SIZE, sigma=(4.9, 5.66), simcc_split_ratio=2.0, normalize=False)
+    batch = next(iter(_data(synthetic, codec)))
+    assert sorted(batch) == ["inputs", "keypoint_weights", "keypoint_x_labels", "keypoint_y_labels"]
+    assert batch["keypoint_x_labels"].shape == (8, 17, 2 * W) and batch["keypoint_y_labels"].shape == (8, 17, 2 * H)
+    if head == "simcc":
+        h = SimCCHead(16, 17, INPUT_SIZE, HEATMAP_SIZE, 2.0, deconv_out_channels=None, deconv_kernel_sizes=None,
+                      decoder=codec)
+    else:
+        h = RTMCCHead(16, 17, INPUT_SIZE, HEATMAP_SIZE, 2.0, final_layer_kernel_size=3, hidden_dims=32, s=16,
+                      decoder=codec)
+    _loss(TopdownPoseEstimator(TinyBackbone(), h), batch)
+
+
+def test_regression_targets_and_filtering(synthetic):
+    codec = RegressionLabel(input_size=INPUT_SIZE)
+    batch = next(iter(_data(synthetic, codec)))
+    assert sorted(batch) == ["inputs", "keypoint_labels", "keypoint_weights"]
+    model = TopdownPoseEstimator(TinyBackbone(), RegressionHead(16, 17, decoder=codec), GlobalAveragePooling())
+    _loss(model, batch)
+    # integral regression also encodes heatmaps, which a coordinate head's loss does not take
+    ipr = IntegralRegressionLabel(input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2.0)
+    batch = next(iter(_data(synthetic, ipr)))
+    assert "heatmaps" in batch and sorted(loss_targets(model, batch)) == ["keypoint_labels", "keypoint_weights"]
+    with pytest.raises(ValueError, match=r"needs \['heatmaps'\]"):
+        loss_targets(tiny_model(), {"inputs": batch["inputs"], "keypoint_labels": batch["keypoint_labels"]})
+
+
+def test_order_and_augmentation_are_functions_of_seed_and_epoch(synthetic):
+    data = _data(synthetic, tiny_codec(), seed=5)
+    n = len(synthetic["train"].records)
+    assert len(data) == n // 8
+    data.set_epoch(1)
+    full = list(data)
+    data.set_epoch(1)
+    again = list(data)
+    data.set_epoch(1, skip=2)
+    tail = list(data)
+    assert len(full) == len(data) and len(tail) == len(full) - 2
+    for a, b in zip(full, again):
+        assert torch.equal(a["inputs"], b["inputs"]) and torch.equal(a["heatmaps"], b["heatmaps"])
+    for a, b in zip(full[2:], tail):
+        assert torch.equal(a["inputs"], b["inputs"]) and torch.equal(a["heatmaps"], b["heatmaps"])
+    data.set_epoch(2)
+    assert not torch.equal(next(iter(data))["inputs"], full[0]["inputs"])
+    e1 = data.epoch_indices(1)
+    assert e1 != data.epoch_indices(2) and e1 == _data(synthetic, tiny_codec(), seed=5).epoch_indices(1)
+    assert e1 != _data(synthetic, tiny_codec(), seed=6).epoch_indices(1)
+    with pytest.raises(ValueError, match="skip"):
+        data.set_epoch(0, skip=-1)
+
+
+def test_sharding_by_rank(synthetic, monkeypatch):
+    data = _data(synthetic, tiny_codec(), drop_last=False)
+    n = len(synthetic["train"].records)
+    shards = []
+    monkeypatch.setattr(engine_data, "get_world_size", lambda: 3)
+    for rank in range(3):
+        monkeypatch.setattr(engine_data, "get_rank", lambda rank=rank: rank)
+        shards.append(sum(data.epoch_indices(0), []))
+        assert len(data) == len(data.epoch_indices(0))
+    assert len({len(s) for s in shards}) == 1 and len(shards[0]) == -(-n // 3)
+    assert set().union(*map(set, shards)) == set(range(n))
+    assert sum(map(len, shards)) - n < 3  # padding by wrapping only
+    draws = []
+    for rank in range(2):
+        monkeypatch.setattr(engine_data, "get_rank", lambda rank=rank: rank)
+        draws.append(data.draws(0, 0, 4))
+    assert not torch.equal(draws[0], draws[1])
+
+
+def test_bad_arguments(synthetic):
+    with pytest.raises(ValueError, match="input_size"):
+        _data(synthetic, tiny_codec()).__class__(synthetic["train"], "coco", tiny_codec(), (48,), 8)
+    with pytest.raises(ValueError, match="batch_size"):
+        TopdownTrainData(synthetic["train"], "coco", tiny_codec(), INPUT_SIZE, 0)
+    with pytest.raises(TypeError, match="codec"):
+        TopdownTrainData(synthetic["train"], "coco", None, INPUT_SIZE, 4)
+    with pytest.raises(TypeError, match="records"):
+        TopdownTrainData("train.json", "coco", tiny_codec(), INPUT_SIZE, 4)
+    with pytest.raises(ValueError, match="bbox_file needs ann_file"):
+        TopdownValData(synthetic["val"], "coco", INPUT_SIZE, 4, bbox_file="dets.json")
+
+
+def test_val_crops_follow_mmpose_val_pipeline(synthetic, tmp_path):
+    records = synthetic["val"].records
+    val = TopdownValData(synthetic["val"], "coco", INPUT_SIZE, 6, num_workers=0, device="cpu")
+    batches = list(val)
+    index = torch.cat([b["index"] for b in batches])
+    assert index.tolist() == list(range(len(records)))
+    center = torch.cat([b["bbox_center"] for b in batches]).double()
+    scale = torch.cat([b["bbox_scale"] for b in batches]).double()
+    boxes = torch.from_numpy(np.concatenate([r["bbox"] for r in records])).double()
+    c, s = bbox_xyxy2cs(boxes, padding=1.25)
+    torch.testing.assert_close(center, c, rtol=1e-6, atol=1e-4)
+    torch.testing.assert_close(scale, fix_aspect_ratio(s, W / H), rtol=1e-6, atol=1e-4)
+    assert batches[0]["inputs"].shape == (6, 3, H, W)
+    # detection boxes from a COCO results file (here the ground-truth boxes, scored)
+    dets = [{"image_id": r["img_id"], "category_id": 1, "score": 0.9 - 0.01 * i,
+             "bbox": [float(r["bbox"][0, 0]), float(r["bbox"][0, 1]), float(r["bbox"][0, 2] - r["bbox"][0, 0]),
+                      float(r["bbox"][0, 3] - r["bbox"][0, 1])]} for i, r in enumerate(records)]
+    dets.append(dict(dets[0], score=0.01))
+    path = tmp_path / "dets.json"
+    path.write_text(json.dumps(dets))
+    det = TopdownValData(synthetic["val"], "coco", INPUT_SIZE, 6, ann_file=synthetic["val_ann"], bbox_file=str(path),
+                         num_workers=0, device="cpu", bbox_score_thr=0.05)
+    assert len(det.records) == len(records)
+    assert det.records[0]["img_path"] == records[0]["img_path"]
+    torch.testing.assert_close(torch.cat([b["inputs"] for b in det]), torch.cat([b["inputs"] for b in batches]))
