@@ -76,33 +76,37 @@ def spot_topdown(udp: bool = False) -> TopdownPoseEstimator:
     return TopdownPoseEstimator(_Features(), ColourSpotHead(codec), flip_test=False).eval()
 
 
-class SpotBottomupHead(nn.Module):
-    """Bottom-up head stub: one person whose keypoints 0 / 1 are the centroids of the red / green
-    spot in the network input (in input pixels), returned as the AE codec's ``batch_decode`` lists."""
+class _SpotDecoder:
+    input_size = (64, 64)
+
+
+class SpotBottomup(BottomupPoseEstimator):
+    """Bottom-up estimator stub: one person whose keypoints 0 / 1 are the centroids of the red /
+    green spot in the network input (in input pixels), returned as ``predict`` returns people (per
+    image: keypoints [N, K, 2], keypoint scores [N, K], instance scores [N])."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.decoder = AssociativeEmbedding(input_size=(64, 64), heatmap_size=(64, 64))
-        self.num_keypoints = 2
+        head = nn.Module()
+        head.decoder, head.num_keypoints = _SpotDecoder(), 2
+        super().__init__(_Features(), head, flip_test=False)
 
-    def forward(self, feats):
-        x = feats[-1][:, :2]
-        return x, x
+    def forward(self, x):
+        return x[:, :2], x[:, :2]
 
-    def predict(self, feats, flipped_feats=None, **_):
-        x = feats[-1][:, :2].double()
+    def predict(self, x, flip_indices=None, flip_test=None, **_):
+        x = x[:, :2].double()
         B, K, H, W = x.shape
         weight = (x - x.amin(dim=(2, 3), keepdim=True)).reshape(B, K, -1)  # 0 on black, > 0 on the spot
         weight = weight / weight.sum(-1, keepdim=True)
-        ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float64), torch.arange(W, dtype=torch.float64),
-                                indexing="ij")
+        ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float64, device=x.device),
+                                torch.arange(W, dtype=torch.float64, device=x.device), indexing="ij")
         kp = torch.stack([(weight * xs.reshape(-1)).sum(-1), (weight * ys.reshape(-1)).sum(-1)], -1).float()
-        kps = [kp[b:b + 1].numpy() for b in range(B)]  # the spots' centroids in input pixels
+        kps = [kp[b:b + 1].cpu().numpy() for b in range(B)]  # the spots' centroids in input pixels
         return kps, [np.ones((1, K), np.float32) for _ in range(B)], [np.ones(1, np.float32) for _ in range(B)]
 
 
 def spot_bottomup() -> BottomupPoseEstimator:
-    return BottomupPoseEstimator(_Features(), SpotBottomupHead(), flip_test=False).eval()
+    return SpotBottomup().eval()
 
 
 def spot_image(w: int, h: int, red_xy, green_xy, radius: int = 2) -> np.ndarray:

@@ -326,3 +326,62 @@ def test_errors(tmp_path, td_model, bu_model):
     bu = PoseInferencer(bu_model, device="cpu", bottomup_size_factor=32)
     with pytest.raises(ValueError, match="top-down"):
         bu(img, [[0, 0, 5, 5]])
+
+
+def test_drawn_png_has_skeleton_pixels_at_the_keypoints(tmp_path):
+    """The inferencer's PNG: keypoint colours (COCO's, RGB -> BGR) at the returned keypoints, the
+    0-1 link between them, nothing drawn for keypoints below kpt_thr."""
+    from pyposefast.datasets import dataset_meta
+
+    meta = dataset_meta("coco")
+    image = spot_image(160, 120, red_xy=(40, 60), green_xy=(120, 60), radius=2)
+    inf = PoseInferencer(spot_topdown(), device="cpu", dataset="coco", kpt_thr=0.5)
+    (res,) = inf(image, [[20, 20, 140, 100]], vis_out_dir=str(tmp_path), radius=3, thickness=3)
+    drawn = cv2.imread(str(tmp_path / "000000.png"))
+    for k in range(2):
+        x, y = (int(round(float(v))) for v in res["keypoints"][0, k])
+        assert tuple(int(c) for c in drawn[y, x]) == tuple(int(c) for c in meta["keypoint_colors"][k][::-1])
+    link = meta["skeleton_link_colors"][meta["skeleton_links"].index((0, 1))][::-1]
+    mid = res["keypoints"][0].mean(0).round().astype(int)
+    assert tuple(int(c) for c in drawn[mid[1], mid[0]]) == tuple(int(c) for c in link)
+    # a threshold above the scores: the PNG is the input image
+    (res,) = inf(image, [[20, 20, 140, 100]], vis_out_dir=str(tmp_path), kpt_thr=1e9)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "000000.png")), image)
+
+
+def test_draw_heatmap_stacks_the_overlay(rng, td_model, bu_model):
+    img = _image(rng, 80, 60)
+    (res,) = PoseInferencer(td_model, device="cpu")(img, [[5, 5, 60, 55]], draw_heatmap=True, return_vis=True)
+    vis = res["visualization"]
+    assert vis.shape == (120, 80, 3)
+    assert not np.array_equal(vis[60:], img)  # the overlay differs from the image inside the crop
+    np.testing.assert_array_equal(vis[60:][0, 79], (img[0, 79] * 0.5 + np.array([128, 0, 0]) * 0.5).round())
+    (res,) = PoseInferencer(bu_model, device="cpu", bottomup_size_factor=32, bbox_thr=0)(
+        img, draw_heatmap=True, return_vis=True)
+    assert res["visualization"].shape == (120, 80, 3)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not __import__("pyposefast").cuda_available(), reason="needs a CUDA build and a GPU")
+def test_cuda_matches_cpu(rng, td_model, bu_model):
+    from .conftest import tiny_bottomup
+
+    # known-answer stubs: the same keypoints on both devices
+    spots = [spot_image(160, 120, (40, 60), (120, 30)), spot_image(100, 130, (20, 100), (80, 15))]
+    boxes = [np.array([[10, 10, 150, 110]], np.float32), np.array([[0, 0, 100, 130], [10, 5, 90, 120]], np.float32)]
+    for make, kw in ((spot_topdown, dict(bboxes=boxes)), (spot_bottomup, {})):
+        extra = {} if make is spot_topdown else dict(bottomup_size_factor=32)
+        cpu = PoseInferencer(make(), device="cpu", **extra)(spots, **kw)
+        gpu = PoseInferencer(make(), device="cuda", **extra)(spots, **kw)
+        for c, g in zip(cpu, gpu):
+            np.testing.assert_allclose(g["keypoints"], c["keypoints"], atol=0.02)
+    # random tiny networks: cuDNN rounding can move a near-tie argmax, so most (not all) keypoints agree
+    img = _image(rng)
+    box = np.array([[10, 10, 60, 100], [50, 20, 150, 110]], np.float32)
+    cpu = PoseInferencer(td_model, device="cpu")(img, box)[0]
+    gpu = PoseInferencer(tiny_topdown(), device="cuda")(img, box)[0]
+    assert (np.abs(gpu["keypoints"] - cpu["keypoints"]).max(-1) < 0.1).mean() >= 0.9
+    cpu = PoseInferencer(bu_model, device="cpu", bottomup_size_factor=32, bbox_thr=0)([img, img[:90]])
+    gpu = PoseInferencer(tiny_bottomup(), device="cuda", bottomup_size_factor=32, bbox_thr=0)([img, img[:90]])
+    assert len(gpu) == 2 and all(g["keypoints"].shape[1:] == (17, 2) for g in gpu)
+    assert sum(len(g["keypoints"]) for g in gpu) > 0
