@@ -7,8 +7,9 @@ from .distributed import get_rank, get_world_size, is_main_process
 from .ema import ModelEMA
 from .evaluate import evaluate, predict_topdown
 from .schedules import build_optimizer, build_scheduler
+from .throughput import measure_training_throughput
 from .trainer import NonFiniteLossError, Trainer
 
 __all__ = ["Trainer", "NonFiniteLossError", "TopdownTrainData", "TopdownValData", "evaluate", "predict_topdown",
            "save_checkpoint", "load_checkpoint_file", "loss_targets", "ModelEMA", "build_optimizer",
-           "build_scheduler", "get_rank", "get_world_size", "is_main_process"]
+           "build_scheduler", "get_rank", "get_world_size", "is_main_process", "measure_training_throughput"]

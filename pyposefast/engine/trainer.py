@@ -403,8 +403,6 @@ class Trainer:
         self._t_log = time.perf_counter()
         norm = None
         for it, batch in enumerate(self.train_data, start=start):
-            if it >= self.iters_per_epoch:
-                break
             last_in_epoch = it + 1 == self.iters_per_epoch
             do_step = (it + 1) % self.accumulate == 0 or last_in_epoch
             sync = contextlib.nullcontext() if do_step or not self.distributed else self.loss_forward.no_sync()
@@ -427,6 +425,10 @@ class Trainer:
                     and self.global_iter % self.checkpoint_interval == 0):
                 self._log(epoch, it, norm)  # flush and check the losses before writing
                 self.save(f"iter_{self.global_iter}.pt")
+            if last_in_epoch:
+                break  # max_iters_per_epoch: do not fetch (and build) a batch that would not be used
+        if self._pending:  # the data ended early: check and log what ran
+            self._log(epoch, self.iter_in_epoch - 1, norm)
         self._bar.close()
         self._sync_buffers()
         # epoch done
