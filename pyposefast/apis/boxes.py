@@ -101,7 +101,8 @@ class DetectionFile:
             with open(self.det_file) as f:
                 dets = json.load(f)
             if not isinstance(dets, list):
-                raise ValueError(f"det_file {self.det_file!r}: expected a list of detections, got {type(dets).__name__}")
+                raise ValueError(f"det_file {self.det_file!r}: expected a list of detections, "
+                                 f"got {type(dets).__name__}")
             for i, d in enumerate(dets):
                 if not isinstance(d, dict) or not all(k in d for k in ("image_id", "bbox", "score")):
                     raise ValueError(f"det_file {self.det_file!r}[{i}]: a detection needs 'image_id', 'bbox', 'score'")

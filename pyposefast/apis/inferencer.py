@@ -70,13 +70,20 @@ def dataset_for_model(name: Optional[str], num_keypoints: Optional[int]) -> Opti
 
 
 def _num_keypoints(model: nn.Module) -> Optional[int]:
+    """K of an estimator: the head's ``num_keypoints`` / ``num_joints``, the flip permutation's
+    length, or the head's output channels (a third of them for UDP combined heatmaps)."""
     head = getattr(model, "head", None)
-    for attr in ("num_keypoints", "out_channels"):
+    for attr in ("num_keypoints", "num_joints"):
         v = getattr(head, attr, None)
         if isinstance(v, int):
             return v
     fi = getattr(model, "flip_indices", None)
-    return len(fi) if fi else None
+    if fi:
+        return len(fi)
+    v = getattr(head, "out_channels", None)
+    if isinstance(v, int):
+        return v // 3 if getattr(head, "flip_mode", "") == "udp_combined" else v
+    return None
 
 
 class PoseInferencer:
@@ -296,8 +303,9 @@ class PoseInferencer:
         K = self.num_keypoints
         if isinstance(out, (tuple, list)) and len(out) == 4 and isinstance(out[3], torch.Tensor):
             kp, sc, inst = (np_(t) for t in out[:3])
-            out = ([kp[b, :n] for b, n in enumerate(out[3].tolist())], [sc[b, :n] for b, n in enumerate(out[3].tolist())],
-                   [inst[b, :n] for b, n in enumerate(out[3].tolist())])
+            counts = out[3].tolist()
+            out = ([kp[b, :n] for b, n in enumerate(counts)], [sc[b, :n] for b, n in enumerate(counts)],
+                   [inst[b, :n] for b, n in enumerate(counts)])
         if isinstance(out, (tuple, list)) and len(out) == 3 and all(len(o) == B for o in out):
             res = []
             for kp, sc, inst in zip(*out):

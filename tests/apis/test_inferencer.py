@@ -385,3 +385,36 @@ def test_cuda_matches_cpu(rng, td_model, bu_model):
     gpu = PoseInferencer(tiny_bottomup(), device="cuda", bottomup_size_factor=32, bbox_thr=0)([img, img[:90]])
     assert len(gpu) == 2 and all(g["keypoints"].shape[1:] == (17, 2) for g in gpu)
     assert sum(len(g["keypoints"]) for g in gpu) > 0
+
+
+def test_bottomup_padded_tensor_predictions():
+    """``predict`` returning padded tensors with counts (``batch_decode_tensors``' layout) gives the
+    same results as the per-image lists."""
+    from .conftest import SpotBottomup
+
+    class Padded(SpotBottomup):
+        def predict(self, x, flip_indices=None, flip_test=None, **_):
+            kps, scs, insts = super().predict(x)
+            B = len(kps)
+            kp = torch.zeros(B, 3, 2, 2)
+            kp[:, 0] = torch.from_numpy(np.concatenate(kps))
+            sc, inst = torch.zeros(B, 3, 2), torch.zeros(B, 3)
+            sc[:, 0], inst[:, 0] = 1.0, 1.0
+            return kp, sc, inst, torch.ones(B, dtype=torch.int64)
+
+    images = [spot_image(160, 120, (30, 100), (140, 10)), spot_image(160, 120, (60, 60), (100, 20))]
+    lists = PoseInferencer(spot_bottomup(), device="cpu", bottomup_size_factor=32)(images)
+    padded = PoseInferencer(Padded().eval(), device="cpu", bottomup_size_factor=32)(images)
+    for a, b in zip(lists, padded):
+        assert b["keypoints"].shape == (1, 2, 2)
+        np.testing.assert_array_equal(a["keypoints"], b["keypoints"])
+
+
+def test_dataset_for_model_names():
+    from pyposefast.apis import dataset_for_model
+
+    assert dataset_for_model("rtmpose-m_coco-wholebody_256x192", None) == "coco_wholebody"
+    assert dataset_for_model("hrnetv2-w18_onehand10k_256x256", None) == "onehand10k"
+    assert dataset_for_model("rtmpose-m_face-wflw_256x256", None) == "wflw"
+    assert dataset_for_model("rtmpose-m_hand_256x256", None) == "onehand10k"
+    assert dataset_for_model(None, 133) == "coco_wholebody" and dataset_for_model(None, 5) is None
