@@ -371,7 +371,8 @@ class Trainer:
         path = self._resolve_resume(resume)
         if path is not None:
             self.load(path)
-        os.makedirs(self.ckpt_dir, exist_ok=True) if self.main else None
+        if self.main:
+            os.makedirs(self.ckpt_dir, exist_ok=True)
         self._jsonl = JsonlLogger(os.path.join(self.work_dir, "log.jsonl"), enabled=self.main)
         self._tb = ScalarWriter(os.path.join(self.work_dir, "tensorboard"), enabled=self.main and self.tensorboard_enabled)
         self._bar = ProgressBar(enabled=self.main and self.progress_enabled)

@@ -22,7 +22,8 @@ W, H = INPUT_SIZE
 
 
 def _data(synthetic, codec, **kw):
-    return TopdownTrainData(synthetic["train"], "coco", codec, INPUT_SIZE, 8, num_workers=0, device="cpu", **kw)
+    kw = {"num_workers": 0, "device": "cpu", **kw}
+    return TopdownTrainData(synthetic["train"], "coco", codec, INPUT_SIZE, 8, **kw)
 
 
 def _loss(model, batch):
@@ -154,3 +155,15 @@ def test_val_crops_follow_mmpose_val_pipeline(synthetic, tmp_path):
     assert len(det.records) == len(records)
     assert det.records[0]["img_path"] == records[0]["img_path"]
     torch.testing.assert_close(torch.cat([b["inputs"] for b in det]), torch.cat([b["inputs"] for b in batches]))
+
+
+def test_persistent_workers_follow_epoch_and_skip(synthetic):
+    """Decoding workers (persistent across epochs) give the batches of the in-process loader."""
+    inline, workers = _data(synthetic, tiny_codec(), seed=1), _data(synthetic, tiny_codec(), seed=1, num_workers=1)
+    for epoch, skip in ((0, 0), (1, 3), (2, 0)):
+        inline.set_epoch(epoch, skip)
+        workers.set_epoch(epoch, skip)
+        a, b = list(inline), list(workers)
+        assert len(a) == len(b) == len(inline) - skip
+        for x, y in zip(a, b):
+            assert torch.equal(x["inputs"], y["inputs"])
