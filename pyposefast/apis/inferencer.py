@@ -112,6 +112,9 @@ class PoseInferencer:
         flip_test (bool, optional): override the estimator's flip test.
         bottomup_size_factor (int): bottom-up input sides are multiples of this (the AE COCO
             config's 64). bottomup_resize_mode (str): ``'expand'`` (the AE config) or ``'fit'``.
+        decode_threads (int, optional): threads decoding image files ahead of the network (OpenCV
+            releases the GIL), default ``min(4, os.cpu_count())``; 0 decodes in the calling thread.
+            Video frames are read in the calling thread.
 
     Calling the inferencer (see :meth:`__call__`) returns one dict per image or video frame:
     ``keypoints`` ndarray[N, K, 2] float32 (image pixels), ``keypoint_scores`` [N, K] float32,
@@ -128,7 +131,7 @@ class PoseInferencer:
                  model_kwargs: Optional[Dict[str, Any]] = None,
                  mean: Optional[Sequence[float]] = IMAGENET_MEAN, std: Optional[Sequence[float]] = IMAGENET_STD,
                  flip_test: Optional[bool] = None, bottomup_size_factor: int = 64,
-                 bottomup_resize_mode: str = "expand") -> None:
+                 bottomup_resize_mode: str = "expand", decode_threads: Optional[int] = None) -> None:
         name = None
         if isinstance(model_or_name, str):
             from ..models import build_model
@@ -171,6 +174,11 @@ class PoseInferencer:
                 raise ValueError(f"{arg} must be a finite number, got {value!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if decode_threads is None:
+            decode_threads = min(4, os.cpu_count() or 1)
+        if not isinstance(decode_threads, int) or decode_threads < 0:
+            raise ValueError(f"decode_threads must be a non-negative int, got {decode_threads!r}")
+        self.decode_threads = decode_threads
         if bottomup_resize_mode not in ("fit", "expand"):
             raise ValueError(f"bottomup_resize_mode must be 'fit' or 'expand', got {bottomup_resize_mode!r}")
         self.bbox_thr, self.nms_thr, self.kpt_thr = float(bbox_thr), float(nms_thr), float(kpt_thr)
@@ -397,7 +405,8 @@ class PoseInferencer:
         try:
             pending: List[Tuple[Frame, Optional[Boxes], Optional[int]]] = []
             crops = 0
-            for frame in iter_frames([it for it, _ in items]):
+            window = min(32, 2 * self.batch_size)
+            for frame in iter_frames([it for it, _ in items], self.decode_threads, window=window):
                 if self.mode == "topdown":
                     given = self._caller_boxes(bboxes, frame, sources[frame.input_index], single)
                     boxes, img_id = self._frame_boxes(frame, given, bbox_thr, nms_thr)

@@ -3,9 +3,12 @@ images, video files (read with ``cv2.VideoCapture``), or a list of these."""
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -129,21 +132,65 @@ def _video_frames(path: str, index: int) -> Iterator[Frame]:
         raise OSError(f"video {path!r} has no readable frames")
 
 
-def iter_frames(items: Sequence[Input]) -> Iterator[Frame]:
+def _read_image(path: str, index: int) -> Frame:
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"cannot read image {path!r}: missing or not a decodable image")
+    return Frame(img, index, path, None, os.path.splitext(os.path.basename(path))[0])
+
+
+def _image_run(run: List[Tuple[str, int]], pool: Optional[ThreadPoolExecutor], window: int) -> Iterator[Frame]:
+    """Decode consecutive image files, up to ``window`` ahead on ``pool``'s threads (OpenCV
+    releases the GIL while decoding), yielding them in order."""
+    if pool is None:
+        for path, index in run:
+            yield _read_image(path, index)
+        return
+    pending: Deque[Future] = deque()
+    todo = iter(run)
+    try:
+        for path, index in itertools.islice(todo, window):
+            pending.append(pool.submit(_read_image, path, index))
+        while pending:
+            frame = pending.popleft().result()
+            for path, index in itertools.islice(todo, 1):
+                pending.append(pool.submit(_read_image, path, index))
+            yield frame
+    finally:
+        for f in pending:
+            f.cancel()
+
+
+def iter_frames(items: Sequence[Input], decode_threads: int = 0, window: int = 16) -> Iterator[Frame]:
     """Read input items (arrays and file paths, e.g. the items of :func:`expand_inputs`) one frame
-    at a time; ``Frame.input_index`` is the item's position in ``items``.
+    at a time, in order; ``Frame.input_index`` is the item's position in ``items``.
+
+    Args:
+        items (sequence): arrays and file paths.
+        decode_threads (int): threads decoding image files ahead of the consumer (0: decode in
+            the calling thread when asked for).
+        window (int): image files decoded ahead at most (with ``decode_threads``).
 
     Raises:
         FileNotFoundError: an image file that OpenCV cannot decode. OSError: an unreadable video.
         ValueError: an array that is not a uint8 image.
     """
-    for i, item in enumerate(items):
-        if isinstance(item, np.ndarray):
-            yield Frame(_as_bgr(item, f"inputs[{i}]"), i, None, None, array_name(i))
-        elif _kind(item) == "video":
-            yield from _video_frames(item, i)
-        else:
-            img = cv2.imread(item, cv2.IMREAD_COLOR)
-            if img is None:
-                raise FileNotFoundError(f"cannot read image {item!r}: missing or not a decodable image")
-            yield Frame(img, i, item, None, os.path.splitext(os.path.basename(item))[0])
+    pool = ThreadPoolExecutor(decode_threads, thread_name_prefix="pyposefast-decode") if decode_threads > 0 else None
+    try:
+        run: List[Tuple[str, int]] = []
+        for i, item in enumerate(list(items) + [None]):
+            if isinstance(item, str) and _kind(item) == "image":
+                run.append((item, i))
+                continue
+            if run:
+                yield from _image_run(run, pool, max(1, window))
+                run = []
+            if item is None:
+                break
+            if isinstance(item, np.ndarray):
+                yield Frame(_as_bgr(item, f"inputs[{i}]"), i, None, None, array_name(i))
+            else:
+                yield from _video_frames(item, i)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
