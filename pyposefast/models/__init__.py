@@ -1,9 +1,14 @@
 """Models: backbones, necks, heads, estimators; named entry points (``list_models``,
-``build_model``) and MMPose checkpoint loading (``load_checkpoint``)."""
+``build_model``), MMPose checkpoint loading (``load_checkpoint``) and conversion
+(``convert_mmpose_checkpoint``); device-side inference helpers (``TopdownInference``,
+``StaticGraph``, ``bottomup_inputs``)."""
 
 from .checkpoint import load_checkpoint
 from .estimators import BottomupPoseEstimator, PoseLifter, TopdownPoseEstimator
 from .zoo import MODELS, build_model, list_models, model_complexity
+from .inference import TopdownInference
+from .cuda_graph import StaticGraph
+from .bottomup_inputs import bottomup_inputs
 
 __all__ = ["TopdownPoseEstimator", "BottomupPoseEstimator", "PoseLifter", "MODELS", "list_models", "build_model",
-           "model_complexity", "load_checkpoint"]
+           "model_complexity", "load_checkpoint", "TopdownInference", "StaticGraph", "bottomup_inputs"]

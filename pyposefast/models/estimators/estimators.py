@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+import numpy as np
+import torch
 from torch import Tensor, nn
 
 __all__ = ["TopdownPoseEstimator", "BottomupPoseEstimator", "PoseLifter"]
@@ -108,18 +110,81 @@ class BottomupPoseEstimator(_Estimator):
         self.restore_heatmap_size = restore_heatmap_size
         self.flip_indices = None if flip_indices is None else list(flip_indices)
 
-    def predict(self, x: Tensor, flip_indices: Optional[Sequence[int]] = None,
-                flip_test: Optional[bool] = None) -> Any:
-        """Decoded people per image, as the codec's ``batch_decode(heatmaps, tags)`` returns them
-        (keypoints in input-image pixels, keypoint scores, instance scores); map them to the
-        original image with the resize's inverse."""
+    def _merged_outputs(self, x: Tensor, flip_indices: Optional[Sequence[int]],
+                        flip_test: Optional[bool]) -> tuple[Tensor, Tensor]:
         flip_indices = flip_indices if flip_indices is not None else self.flip_indices
         do_flip = (self.flip_test if flip_test is None else flip_test) and flip_indices is not None
         feats = self.extract_feat(x)
         flipped = self.extract_feat(x.flip(-1)) if do_flip else None
         size = (x.shape[-1], x.shape[-2]) if self.restore_heatmap_size else None
-        return self.head.predict(feats, flipped, flip_indices=flip_indices, shift_heatmap=self.shift_heatmap,
-                                 restore_size=size, align_corners=self.align_corners)
+        return self.head.merge_outputs(feats, flipped, flip_indices, self.shift_heatmap, size, self.align_corners)
+
+    def predict_tensors(self, x: Tensor, flip_indices: Optional[Sequence[int]] = None,
+                        flip_test: Optional[bool] = None, *, input_center: Any = None,
+                        input_scale: Any = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """All people of a batch as padded tensors on ``x``'s device (for GPU pipelines): flip test,
+        heatmap restore, ``ops.ae_decode`` (through the codec's ``batch_decode_tensors``), and with
+        ``input_center`` / ``input_scale`` the map back to the original images.
+
+        Args:
+            x (Tensor[B, 3, H, W]): normalised images, resized as MMPose's ``BottomupResize`` does
+                (the padded network input; ``pyposefast.models.bottomup_inputs`` makes it).
+            flip_indices (Sequence[int], optional): overrides the estimator's.
+            flip_test (bool, optional): overrides the estimator's.
+            input_center (Tensor or ndarray [B, 2] or [2], optional), input_scale (same): MMPose's
+                ``input_center`` / ``input_scale`` metainfo of the resize (both or neither). When
+                given, keypoints are in original-image pixels
+                (``kp / [W, H] * input_scale + input_center - 0.5 * input_scale``, in float64);
+                otherwise in network-input pixels.
+
+        Returns:
+            tuple: ``keypoints`` Tensor[B, N, K, 2] float32, ``keypoint_scores`` Tensor[B, N, K]
+            float32, ``instance_scores`` Tensor[B, N] float32 and ``counts`` Tensor[B] int64
+            (people found per image; rows past ``counts[b]`` are zero). N = the codec's
+            ``decode_max_instances`` (or the most groups possible). No host synchronisation (with
+            ``input_center`` / ``input_scale`` as tensors on ``x``'s device).
+        """
+        heatmaps, tags = self._merged_outputs(x, flip_indices, flip_test)
+        keypoints, scores, instance_scores, counts = self.head.decoder.batch_decode_tensors(heatmaps, tags)
+        if (input_center is None) != (input_scale is None):
+            raise ValueError("input_center and input_scale must be given together")
+        if input_center is not None:
+            B, N = keypoints.shape[:2]
+            center = _per_image("input_center", input_center, B, keypoints.device)
+            scale = _per_image("input_scale", input_scale, B, keypoints.device)
+            kp64 = keypoints.to(torch.float64)
+            in_size = torch.stack([kp64[..., 0] / float(x.shape[-1]), kp64[..., 1] / float(x.shape[-2])], dim=-1)
+            mapped = in_size * scale[:, None, None] + center[:, None, None] - 0.5 * scale[:, None, None]
+            valid = torch.arange(N, device=keypoints.device)[None, :] < counts[:, None]
+            keypoints = torch.where(valid[..., None, None], mapped, 0.0).to(torch.float32)
+        return keypoints, scores, instance_scores, counts
+
+    def predict(self, x: Tensor, flip_indices: Optional[Sequence[int]] = None,
+                flip_test: Optional[bool] = None, *, input_center: Any = None,
+                input_scale: Any = None) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """All people per image, as MMPose's ``BottomupPoseEstimator.predict`` gives them
+        (``pred_instances.keypoints``, ``keypoint_scores``, ``bbox_scores``).
+
+        Same arguments as ``predict_tensors``: without ``input_center`` / ``input_scale`` the
+        keypoints are in network-input pixels; with them, in original-image pixels.
+
+        Returns:
+            tuple: ``keypoints`` list of ndarray [N_b, K, 2] float32, ``keypoint_scores`` list of
+            ndarray [N_b, K] float32, ``instance_scores`` list of ndarray [N_b] float32 (one
+            device-to-host copy).
+        """
+        kp, sc, inst, counts = (t.cpu().numpy() for t in self.predict_tensors(
+            x, flip_indices, flip_test, input_center=input_center, input_scale=input_scale))
+        ns = counts.tolist()
+        return ([kp[b, :n] for b, n in enumerate(ns)], [sc[b, :n] for b, n in enumerate(ns)],
+                [inst[b, :n] for b, n in enumerate(ns)])
+
+
+def _per_image(name: str, value: Any, B: int, device: torch.device) -> Tensor:
+    t = value if isinstance(value, Tensor) else torch.as_tensor(np.asarray(value))
+    if t.dtype == torch.bool or t.is_complex() or t.shape not in ((2,), (B, 2)):
+        raise ValueError(f"{name} must be a real [B, 2] = [{B}, 2] or [2] array, got {t.dtype} {tuple(t.shape)}")
+    return t.to(device=device, dtype=torch.float64).expand(B, 2)
 
 
 class PoseLifter(_Estimator):
