@@ -291,31 +291,57 @@ __device__ void warp_hungarian(int32_t n, int32_t m, const double* cost, SolverS
   }
   for (int32_t i = lane; i < n; i += 32) col_of_row[i] = -1;
   __syncwarp();
-  for (int32_t i = 0; i < n; ++i) {
-    const double* row = cost + static_cast<int64_t>(i) * m;
+  if (n <= 32 && m <= 32) {
+    // Warm start with a lane per row: the row minimum and the columns that reach it (a bit mask),
+    // then the rows claim their first free minimal column in row order (the sequential rule).
     double low = inf;
-    for (int32_t j = lane; j < m; j += 32) low = row[j] < low ? row[j] : low;
-    for (int off = 16; off > 0; off >>= 1) {
-      const double o = __shfl_xor_sync(0xffffffffu, low, off);
-      low = o < low ? o : low;
+    unsigned at_low = 0u;
+    if (lane < n) {
+      const double* row = cost + static_cast<int64_t>(lane) * m;
+      for (int32_t j = 0; j < m; ++j) low = row[j] < low ? row[j] : low;
+      for (int32_t j = 0; j < m; ++j) at_low |= row[j] == low ? 1u << j : 0u;
     }
-    double dummy = 0.0;
-    int32_t jf = -1;
-    for (int32_t j = lane; j < m; j += 32)
-      if (s.p[j] == -1 && row[j] == low) {
-        jf = j;
-        break;
-      }
-    warp_min_first(dummy, jf);
-    __syncwarp();  // every lane has read p before lane 0 claims a column
-    if (lane == 0) {
-      s.u[i] = low;
-      if (jf >= 0) {
-        s.p[jf] = i;
-        col_of_row[i] = jf;
-      }
+    unsigned claimed = 0u;
+    int32_t mine = -1;
+    for (int32_t i = 0; i < n; ++i) {
+      const unsigned free_low = __shfl_sync(0xffffffffu, at_low, i) & ~claimed;
+      const int32_t jf = free_low ? __ffs(free_low) - 1 : -1;
+      if (jf >= 0) claimed |= 1u << jf;
+      if (lane == i) mine = jf;
+    }
+    if (lane < n) {
+      s.u[lane] = low;
+      col_of_row[lane] = mine;
+      if (mine >= 0) s.p[mine] = lane;
     }
     __syncwarp();
+  } else {
+    for (int32_t i = 0; i < n; ++i) {
+      const double* row = cost + static_cast<int64_t>(i) * m;
+      double low = inf;
+      for (int32_t j = lane; j < m; j += 32) low = row[j] < low ? row[j] : low;
+      for (int off = 16; off > 0; off >>= 1) {
+        const double o = __shfl_xor_sync(0xffffffffu, low, off);
+        low = o < low ? o : low;
+      }
+      double dummy = 0.0;
+      int32_t jf = -1;
+      for (int32_t j = lane; j < m; j += 32)
+        if (s.p[j] == -1 && row[j] == low) {
+          jf = j;
+          break;
+        }
+      warp_min_first(dummy, jf);
+      __syncwarp();  // every lane has read p before lane 0 claims a column
+      if (lane == 0) {
+        s.u[i] = low;
+        if (jf >= 0) {
+          s.p[jf] = i;
+          col_of_row[i] = jf;
+        }
+      }
+      __syncwarp();
+    }
   }
   for (int32_t i = 0; i < n; ++i) {
     if (col_of_row[i] >= 0) continue;
@@ -452,16 +478,53 @@ __global__ void group_kernel(const __grid_constant__ Params P) {
       __syncwarp();
       warp_hungarian(M, m, cost, s, col);
     }
-    for (int32_t r = 0; r < M; ++r) {
-      const float x = static_cast<float>(idxs[r] % P.W), y = static_cast<float>(idxs[r] / P.W);
-      int32_t j = fresh ? -1 : col[r];
-      const bool matched = j >= 0 && j < G0 && dist[static_cast<int64_t>(r) * G0 + j] < P.tag_thr;
-      if (!matched) j = warp_group_for_key(g, G, ctag[r * L], K);
-      if (lane == 0) {
-        set_joint(g, j, K, k, x, y, vals[r]);
-        push_tag(g, j, K, L, ctag + r * L, !matched);
+    if (M <= 32) {
+      // A lane per candidate. Only the unmatched candidates' group lookups depend on each other
+      // (they create groups): they run in candidate order first (matched candidates never change
+      // keys or the group count, so the lookups see what the sequential loop sees). Then, when no two
+      // candidates write the same group, the writes run in parallel; else in candidate order.
+      int32_t j = -1;
+      bool matched = false;
+      if (lane < M) {
+        j = fresh ? -1 : col[lane];
+        matched = j >= 0 && j < G0 && dist[static_cast<int64_t>(lane) * G0 + j] < P.tag_thr;
+      }
+      for (unsigned todo = __ballot_sync(0xffffffffu, lane < M && !matched); todo; todo &= todo - 1u) {
+        const int32_t r = __ffs(todo) - 1;
+        const int32_t jr = warp_group_for_key(g, G, ctag[r * L], K);
+        if (lane == r) j = jr;
+      }
+      const unsigned same = __match_any_sync(0xffffffffu, lane < M ? j : -1 - lane);
+      const bool clash = __any_sync(0xffffffffu, lane < M && __popc(same) > 1);
+      if (!clash) {
+        if (lane < M) {
+          set_joint(g, j, K, k, static_cast<float>(idxs[lane] % P.W), static_cast<float>(idxs[lane] / P.W), vals[lane]);
+          push_tag(g, j, K, L, ctag + lane * L, !matched);
+        }
+      } else {
+        for (int32_t r = 0; r < M; ++r) {
+          const int32_t jr = __shfl_sync(0xffffffffu, j, r);
+          const bool mr = __shfl_sync(0xffffffffu, matched ? 1 : 0, r) != 0;
+          if (lane == 0) {
+            set_joint(g, jr, K, k, static_cast<float>(idxs[r] % P.W), static_cast<float>(idxs[r] / P.W), vals[r]);
+            push_tag(g, jr, K, L, ctag + r * L, !mr);
+          }
+          __syncwarp();
+        }
       }
       __syncwarp();
+    } else {
+      for (int32_t r = 0; r < M; ++r) {
+        const float x = static_cast<float>(idxs[r] % P.W), y = static_cast<float>(idxs[r] / P.W);
+        int32_t j = fresh ? -1 : col[r];
+        const bool matched = j >= 0 && j < G0 && dist[static_cast<int64_t>(r) * G0 + j] < P.tag_thr;
+        if (!matched) j = warp_group_for_key(g, G, ctag[r * L], K);
+        if (lane == 0) {
+          set_joint(g, j, K, k, x, y, vals[r]);
+          push_tag(g, j, K, L, ctag + r * L, !matched);
+        }
+        __syncwarp();
+      }
     }
   }
   const int64_t n_out = G < P.N ? G : P.N;
