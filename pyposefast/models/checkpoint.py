@@ -9,6 +9,12 @@ keys load as they are; what differs is mapped here, explicitly:
   (no parameters); ours are ``head.keypoint_loss`` / ``head.tag_loss``.
 - HeatmapHead checkpoints of MMPose 0.x layout (``head.final_layer.<i>.*`` holding the extra convs)
   are mapped to ``head.conv_layers.<i>.*`` / ``head.final_layer.*`` as MMPose's own load hook does.
+- Plain ViT backbones (``VisionTransformer``): a ``pos_embed`` of another patch grid (e.g. pre-trained
+  at 224x224, 14x14, for a 256x192 model's 16x12 grid) is interpolated onto the model's grid as
+  mmpretrain's ``resize_pos_embed`` does (bicubic, ``align_corners=False``, class-token entry kept
+  apart), before the shapes are compared; a class-token entry (and a ``cls_token``) that the model
+  does not have (ViTPose: ``with_cls_token=False``) is dropped, as MMPose's non-strict pre-trained
+  loading ignores it.
 """
 
 from __future__ import annotations
@@ -83,7 +89,19 @@ def mmpose_to_pyposefast(state_dict: Mapping[str, torch.Tensor], model: nn.Modul
             cand = f"head.conv_layers.{m.group(1)}.{m.group(2)}"
             k = cand if cand in own else f"head.final_layer.{m.group(2).split('.')[-1]}"
         out[k] = v
+    _adapt_vit_position_embeddings(out, model)
     return out
+
+
+def _adapt_vit_position_embeddings(state_dict: dict[str, torch.Tensor], model: nn.Module) -> None:
+    from .backbones.vit import VisionTransformer
+
+    for name, module in model.named_modules():
+        if isinstance(module, VisionTransformer):
+            prefix = f"{name}." if name else ""
+            module._prepare_pos_embed(state_dict, prefix)
+            if module.cls_token is None:
+                state_dict.pop(prefix + "cls_token", None)
 
 
 def load_checkpoint(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]],
