@@ -594,6 +594,17 @@ __device__ __forceinline__ bool arg_first(Arg a, Arg b) {
   return a.c < b.c || (a.c == b.c && a.i < b.i);
 }
 
+// The arg_first of the warp's values, in lane 0.
+__device__ __forceinline__ Arg warp_arg_first(Arg best) {
+  for (int off = 16; off > 0; off >>= 1) {
+    Arg o;
+    o.c = __shfl_down_sync(0xffffffffu, best.c, off);
+    o.i = __shfl_down_sync(0xffffffffu, best.i, off);
+    best = arg_first(o, best) ? o : best;
+  }
+  return best;
+}
+
 // The keypoint (b, n, k) is missing and must be filled.
 __device__ __forceinline__ bool fill_needed(const Params& P, int64_t bnk) {
   const int64_t bn = bnk / P.K;
@@ -634,12 +645,7 @@ __global__ void __launch_bounds__(kScanThreads) fill_partial_kernel(const __grid
       best = arg_first(a, best) ? a : best;
     }
   }
-  for (int off = 16; off > 0; off >>= 1) {
-    Arg o;
-    o.c = __shfl_down_sync(0xffffffffu, best.c, off);
-    o.i = __shfl_down_sync(0xffffffffu, best.i, off);
-    best = arg_first(o, best) ? o : best;
-  }
+  best = warp_arg_first(best);  // lane 0 holds the warp's
   if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = best;
   __syncthreads();
   if (threadIdx.x == 0) {
@@ -661,12 +667,7 @@ __global__ void fill_kernel(const __grid_constant__ Params P) {
     const Arg a{P.fcost[bnk * P.chunks + c], P.fidx[bnk * P.chunks + c]};
     best = arg_first(a, best) ? a : best;
   }
-  for (int off = 16; off > 0; off >>= 1) {
-    Arg o;
-    o.c = __shfl_down_sync(0xffffffffu, best.c, off);
-    o.i = __shfl_down_sync(0xffffffffu, best.i, off);
-    best = arg_first(o, best) ? o : best;
-  }
+  best = warp_arg_first(best);  // lane 0 holds the warp's
   if (lane == 0) {
     const int64_t k = bnk % P.K, b = bnk / P.K / P.N, HW = P.H * P.W;
     const float* plane = (P.udp ? P.planes : P.hm) + (b * P.K + k) * HW;
