@@ -30,7 +30,7 @@ DEMO_MODEL = "demo_resnet18-w32_coco_128x96"
 
 
 def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17, flip_test: bool = True,
-               width: int = 32, sigma: float = 2.0) -> Any:
+               width: int = 32, sigma: float = 2.0, head: str = "heatmap") -> Any:
     """The demo's small SimpleBaseline: a ResNet-18 of base width ``width`` (32: a quarter of the
     standard's FLOPs) and three 4x4 deconvolutions of ``2 * width`` channels to heatmaps at stride 4,
     MSRAHeatmap targets, flip test. About 3.2 M parameters at width 32.
@@ -40,29 +40,39 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
         num_keypoints (int): K. Defaults to 17 (COCO).
         flip_test (bool): average with the flipped crops at test time. Defaults to True.
         width (int): the ResNet's stem and first-stage channels (64 is the standard ResNet-18).
-        sigma (float): the Gaussian of the heatmap targets, in heatmap pixels. Defaults to 2.
+        sigma (float): the Gaussian of the targets: heatmap pixels (``'heatmap'``) or SimCC bins
+            (``'simcc'``, half-pixel bins). Defaults to 2.
+        head (str): ``'heatmap'`` (SimpleBaseline: 3 deconvs, MSRAHeatmap) or ``'simcc'`` (2 deconvs to
+            stride 8, then SimCC's per-axis classification, SimCCLabel split 2).
 
     Returns:
         TopdownPoseEstimator: random weights.
     """
-    from .codecs import MSRAHeatmap
+    from .codecs import MSRAHeatmap, SimCCLabel
     from .datasets import dataset_meta
     from .models import TopdownPoseEstimator
     from .models.backbones.resnet import ResNet
-    from .models.heads import HeatmapHead
+    from .models.heads import HeatmapHead, SimCCHead
 
     w, h = (int(v) for v in input_size)
     if w % 32 or h % 32 or w <= 0 or h <= 0:
         raise ValueError(f"input_size must be positive multiples of 32 (w, h), got {input_size!r}")
     if int(width) < 8:
         raise ValueError(f"width must be >= 8, got {width}")
+    if head not in ("heatmap", "simcc"):
+        raise ValueError(f"head must be 'heatmap' or 'simcc', got {head!r}")
     c = int(width)
-    codec = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma))
-    head = HeatmapHead(8 * c, num_keypoints, deconv_out_channels=(2 * c, 2 * c, 2 * c), deconv_kernel_sizes=(4, 4, 4),
-                       decoder=codec)
+    if head == "heatmap":
+        codec: Any = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma))
+        module: Any = HeatmapHead(8 * c, num_keypoints, deconv_out_channels=(2 * c, 2 * c, 2 * c),
+                                  deconv_kernel_sizes=(4, 4, 4), decoder=codec)
+    else:
+        codec = SimCCLabel(input_size=(w, h), sigma=float(sigma), simcc_split_ratio=2.0)
+        module = SimCCHead(8 * c, num_keypoints, (w, h), (w // 32, h // 32), 2.0, deconv_out_channels=(2 * c, 2 * c),
+                           deconv_kernel_sizes=(4, 4), decoder=codec)
     flip = list(dataset_meta("coco")["flip_indices"]) if num_keypoints == 17 else None
-    return TopdownPoseEstimator(ResNet(18, stem_channels=c, base_channels=c), head, flip_test=flip_test,
-                                shift_heatmap=True, flip_indices=flip)
+    return TopdownPoseEstimator(ResNet(18, stem_channels=c, base_channels=c), module, flip_test=flip_test,
+                                shift_heatmap=head == "heatmap", flip_indices=flip)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,8 @@ class DemoSettings:
     image_size: Tuple[int, int] = (320, 240)  # (w, h) of the synthetic images
     input_size: Tuple[int, int] = (96, 128)  # model input (w, h)
     width: int = 32  # demo_model width
+    head: str = "heatmap"  # demo_model head
+    sigma: float = 2.0  # demo_model target sigma
     epochs: int = 8
     batch_size: int = 32
     lr: float = 2e-3
@@ -229,7 +241,7 @@ def run_demo(work_dir: str = "pyposefast_demo", *, quick: bool = False, device: 
 
     # 2. train
     meta = dataset_meta("coco")
-    model = demo_model(tuple(s.input_size), width=s.width)
+    model = demo_model(tuple(s.input_size), width=s.width, head=s.head, sigma=s.sigma)
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     train_data = TopdownTrainData(train_set, meta, model.head.decoder, tuple(s.input_size), s.batch_size,
                                   num_workers=s.num_workers, device=dev, seed=s.seed)
