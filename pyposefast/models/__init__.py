@@ -3,12 +3,14 @@
 (``convert_mmpose_checkpoint``); device-side inference helpers (``TopdownInference``,
 ``StaticGraph``, ``bottomup_inputs``)."""
 
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointMismatchError, load_checkpoint, read_checkpoint
 from .estimators import BottomupPoseEstimator, PoseLifter, TopdownPoseEstimator
 from .zoo import MODELS, build_model, list_models, model_complexity
 from .inference import TopdownInference
 from .cuda_graph import StaticGraph
 from .bottomup_inputs import bottomup_inputs
+from .convert import convert_mmpose_checkpoint
 
 __all__ = ["TopdownPoseEstimator", "BottomupPoseEstimator", "PoseLifter", "MODELS", "list_models", "build_model",
-           "model_complexity", "load_checkpoint", "TopdownInference", "StaticGraph", "bottomup_inputs"]
+           "model_complexity", "load_checkpoint", "read_checkpoint", "CheckpointMismatchError",
+           "convert_mmpose_checkpoint", "TopdownInference", "StaticGraph", "bottomup_inputs"]

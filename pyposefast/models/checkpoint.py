@@ -20,13 +20,14 @@ keys load as they are; what differs is mapped here, explicitly:
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from typing import Any, Mapping, Union
 
 import torch
 from torch import nn
 
-__all__ = ["load_checkpoint", "CheckpointMismatchError", "mmpose_to_pyposefast"]
+__all__ = ["load_checkpoint", "read_checkpoint", "CheckpointMismatchError", "mmpose_to_pyposefast"]
 
 _DROP = (re.compile(r"^data_preprocessor\."),)
 
@@ -51,17 +52,95 @@ class CheckpointMismatchError(RuntimeError):
         super().__init__("checkpoint does not match the model: " + " | ".join(parts))
 
 
-def _read(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]], map_location: Any) -> dict[str, torch.Tensor]:
-    if isinstance(path_or_state_dict, (str, os.PathLike)):
+class _InertStandIn:
+    """What an object of a class we do not trust becomes when a checkpoint is read: it records the
+    arguments and state it was built with and runs none of the original class's code."""
+
+    qualified_name = "?"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "_InertStandIn":
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs = args, kwargs
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"<not loaded: {self.qualified_name}>"
+
+
+def _numpy_data_globals() -> dict[str, Any]:
+    """NumPy's array / dtype / scalar reconstructors: they rebuild plain data (MMPose's
+    ``meta['dataset_meta']`` holds arrays), so they are allowed as themselves."""
+    import numpy as np
+
+    out: dict[str, Any] = {"numpy.ndarray": np.ndarray, "numpy.dtype": np.dtype}
+    for mod in ("numpy._core.multiarray", "numpy.core.multiarray"):
         try:
-            obj = torch.load(path_or_state_dict, map_location=map_location, weights_only=True)
-        except Exception as e:  # pickled non-tensor objects in 'meta' etc.
+            m = __import__(mod, fromlist=["_reconstruct", "scalar"])
+        except ImportError:
+            continue
+        out[f"{mod}._reconstruct"] = m._reconstruct
+        out[f"{mod}.scalar"] = m.scalar
+    for name in dir(getattr(np, "dtypes", object())):
+        if name.endswith("DType"):
+            out[f"numpy.dtypes.{name}"] = getattr(np.dtypes, name)
+    return out
+
+
+def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = "cpu") -> Any:
+    """Read a checkpoint file with ``torch.load(weights_only=True)``, also when it holds objects of
+    other libraries (MMPose/mmengine checkpoints: ``meta``, ``message_hub`` ...).
+
+    How: a plain ``weights_only=True`` load first. If the file names globals that PyTorch's
+    weights-only unpickler does not allow, ``torch.serialization.get_unsafe_globals_in_checkpoint``
+    lists them without running anything; NumPy's array/dtype/scalar reconstructors are allowed as
+    themselves (plain data), every other name (e.g. ``mmengine.logging.HistoryBuffer``,
+    ``builtins.getattr``, or anything hostile such as ``os.system``) is mapped, with
+    ``torch.serialization.safe_globals``, to an inert stand-in class that only records its
+    arguments. The weights-only unpickler then rebuilds the tensors as usual; no code of the
+    checkpoint's classes runs and the stand-ins are never called for their original purpose.
+
+    Returns:
+        the loaded object (tensors intact; foreign objects as ``_InertStandIn`` instances).
+
+    Raises:
+        RuntimeError: the file cannot be read even so (the message says what to do).
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as first:
+        try:
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:  # not a zip checkpoint (legacy format): nothing more to try safely
+            raise RuntimeError(f"could not load {os.fspath(path)!r} with torch.load(weights_only=True): {first}") \
+                from first
+        data = _numpy_data_globals()
+        allowed: list[Any] = []
+        for name in names:
+            if name in data:
+                allowed.append(data[name])
+            else:
+                stand_in = type(name.rsplit(".", 1)[-1], (_InertStandIn,), {"qualified_name": name})
+                allowed.append((stand_in, name))
+        if any(name.startswith("numpy.") for name in names):  # np.dtype(...) builds e.g. numpy.dtypes.Float32DType
+            allowed += [v for k, v in data.items() if k.startswith("numpy.dtypes.")]
+        try:
+            with torch.serialization.safe_globals(allowed):
+                return torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as e:
             raise RuntimeError(
-                f"could not load {os.fspath(path_or_state_dict)!r} with torch.load(weights_only=True): {e}. "
-                "Re-save the checkpoint with only tensors and plain values (e.g. {'state_dict': sd})."
+                f"could not load {os.fspath(path)!r} with torch.load(weights_only=True), even with inert stand-ins "
+                f"for {names}: {e}. Re-save the checkpoint with only tensors and plain values "
+                "(e.g. torch.save({'state_dict': ckpt['state_dict']}, path))."
             ) from e
-    else:
-        obj = path_or_state_dict
+
+
+def _read(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]], map_location: Any) -> dict[str, torch.Tensor]:
+    obj = read_checkpoint(path_or_state_dict, map_location) if isinstance(path_or_state_dict, (str, os.PathLike)) \
+        else path_or_state_dict
     if not isinstance(obj, Mapping):
         raise TypeError(f"a checkpoint must be a dict (with 'state_dict') or a state dict, got {type(obj).__name__}")
     if "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
@@ -110,8 +189,9 @@ def load_checkpoint(model: nn.Module, path_or_state_dict: Union[str, os.PathLike
 
     Args:
         model (nn.Module): a pyposefast model built for the same configuration.
-        path_or_state_dict: a file (read with ``torch.load(weights_only=True)``), a checkpoint dict
-            with ``state_dict``, or a bare state dict.
+        path_or_state_dict: a file (read with ``torch.load(weights_only=True)`` by
+            ``read_checkpoint``: MMPose's ``meta`` and other foreign objects are read as inert
+            stand-ins), a checkpoint dict with ``state_dict``, or a bare state dict.
         strict (bool): raise ``CheckpointMismatchError`` on any missing, unexpected or mis-shaped
             key (the message lists them); otherwise load what fits and report the rest.
         map_location: passed to ``torch.load``.
@@ -121,7 +201,7 @@ def load_checkpoint(model: nn.Module, path_or_state_dict: Union[str, os.PathLike
 
     Raises:
         CheckpointMismatchError: the checkpoint does not fit the model (strict).
-        RuntimeError: the file cannot be read with ``weights_only=True``.
+        RuntimeError: the file cannot be read with ``weights_only=True`` (see ``read_checkpoint``).
     """
     sd = mmpose_to_pyposefast(_read(path_or_state_dict, map_location), model)
     own = model.state_dict()
