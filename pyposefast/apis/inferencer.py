@@ -115,6 +115,12 @@ class PoseInferencer:
         decode_threads (int, optional): threads decoding image files ahead of the network (OpenCV
             releases the GIL), default ``min(4, os.cpu_count())``; 0 decodes in the calling thread.
             Video frames are read in the calling thread.
+        show_progress (bool): a tqdm progress bar (frames) while running. Defaults to False.
+
+    Person boxes (top-down), per image: the caller's ``bboxes`` as given; else ``det_file``'s boxes
+    of that image with score > ``bbox_thr`` after box NMS; else, or when none is left, the whole
+    image (MMPose's fallback). Results keep instances whose box / instance score is > ``bbox_thr``
+    (MMPose's inferencer filter; boxes without a score count as 1).
 
     Calling the inferencer (see :meth:`__call__`) returns one dict per image or video frame:
     ``keypoints`` ndarray[N, K, 2] float32 (image pixels), ``keypoint_scores`` [N, K] float32,
@@ -131,7 +137,8 @@ class PoseInferencer:
                  model_kwargs: Optional[Dict[str, Any]] = None,
                  mean: Optional[Sequence[float]] = IMAGENET_MEAN, std: Optional[Sequence[float]] = IMAGENET_STD,
                  flip_test: Optional[bool] = None, bottomup_size_factor: int = 64,
-                 bottomup_resize_mode: str = "expand", decode_threads: Optional[int] = None) -> None:
+                 bottomup_resize_mode: str = "expand", decode_threads: Optional[int] = None,
+                 show_progress: bool = False) -> None:
         name = None
         if isinstance(model_or_name, str):
             from ..models import build_model
@@ -179,6 +186,7 @@ class PoseInferencer:
         if not isinstance(decode_threads, int) or decode_threads < 0:
             raise ValueError(f"decode_threads must be a non-negative int, got {decode_threads!r}")
         self.decode_threads = decode_threads
+        self.show_progress = bool(show_progress)
         if bottomup_resize_mode not in ("fit", "expand"):
             raise ValueError(f"bottomup_resize_mode must be 'fit' or 'expand', got {bottomup_resize_mode!r}")
         self.bbox_thr, self.nms_thr, self.kpt_thr = float(bbox_thr), float(nms_thr), float(kpt_thr)
@@ -402,11 +410,16 @@ class PoseInferencer:
         sink = _Outputs(vis_out_dir, pred_out_dir)
         stats = {"frames": 0, "instances": 0}
         start_time = time.perf_counter()
+        frames = iter_frames([it for it, _ in items], self.decode_threads, window=min(32, 2 * self.batch_size))
+        progress = None
+        if self.show_progress:
+            from tqdm import tqdm
+
+            progress = tqdm(unit="frame", desc="inference", dynamic_ncols=True)
         try:
             pending: List[Tuple[Frame, Optional[Boxes], Optional[int]]] = []
             crops = 0
-            window = min(32, 2 * self.batch_size)
-            for frame in iter_frames([it for it, _ in items], self.decode_threads, window=window):
+            for frame in frames:
                 if self.mode == "topdown":
                     given = self._caller_boxes(bboxes, frame, sources[frame.input_index], single)
                     boxes, img_id = self._frame_boxes(frame, given, bbox_thr, nms_thr)
@@ -416,19 +429,22 @@ class PoseInferencer:
                 pending.append((frame, boxes, img_id))
                 if crops >= self.batch_size or len(pending) >= self.batch_size:
                     yield from self._flush(pending, sink, stats, draw, draw_heatmap, return_vis, radius, thickness,
-                                           draw_bbox, bbox_thr, kpt_thr)
+                                           draw_bbox, bbox_thr, kpt_thr, progress)
                     pending, crops = [], 0
             if pending:
                 yield from self._flush(pending, sink, stats, draw, draw_heatmap, return_vis, radius, thickness,
-                                       draw_bbox, bbox_thr, kpt_thr)
+                                       draw_bbox, bbox_thr, kpt_thr, progress)
         finally:
+            frames.close()
             sink.close()
+            if progress is not None:
+                progress.close()
             seconds = time.perf_counter() - start_time
             self.last_stats = dict(stats, seconds=seconds,
                                    frames_per_second=stats["frames"] / seconds if seconds > 0 else 0.0)
 
     def _flush(self, pending, sink, stats, draw, draw_heatmap, return_vis, radius, thickness, draw_bbox,
-               bbox_thr, kpt_thr) -> Iterator[Dict[str, Any]]:
+               bbox_thr, kpt_thr, progress) -> Iterator[Dict[str, Any]]:
         frames = [p[0] for p in pending]
         with torch.inference_mode():
             if self.mode == "topdown":
@@ -457,6 +473,8 @@ class PoseInferencer:
                 if draw_heatmap and heat is not None:
                     vis = np.concatenate([vis, overlay_heatmaps(frame.image, heat)], axis=0)
             sink.write(frame, result, vis)
+            if progress is not None:
+                progress.update(1)
             if return_vis:
                 result["visualization"] = vis
             yield result
