@@ -3,6 +3,8 @@ whole image), top-down and bottom-up geometry against hand-made crops and known 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 
@@ -282,6 +284,11 @@ def test_detection_file_boxes_and_coco_results(tmp_path, rng, td_model, with_ann
     above = s[s > 0.2]
     assert first["score"] == pytest.approx(0.9 * (above.mean() if above.size else 0.0), rel=1e-5)
     assert first["bbox"] == [10, 10, 40, 60]
+    from pycocotools.coco import COCO  # the file loads as detections of the annotation file's images
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        loaded = COCO(str(ann_file)).loadRes(str(out))
+    assert len(loaded.getAnnIds(imgIds=[2])) == 2
     by_bbox = write_coco_results(results, str(out), [7, 8], score_mode="bbox")
     assert [e["image_id"] for e in by_bbox] == [7, 8, 8] and by_bbox[0]["score"] == pytest.approx(0.9)
 
