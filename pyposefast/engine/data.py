@@ -21,10 +21,12 @@ an uninterrupted run would have seen, without saving any pipeline generator stat
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import cv2
 import numpy as np
 import torch
 
@@ -113,15 +115,39 @@ class _BatchList(torch.utils.data.Sampler):
         return len(self.batches)
 
 
+@contextlib.contextmanager
+def _opencv_pool_down():
+    """OpenCV's thread pool shut down in this process for the duration (restored after).
+
+    Forking decode workers while the pool exists (any threaded OpenCV call ran before, e.g. drawing
+    the synthetic dataset in the same process) deadlocks the workers in ``cv2.setNumThreads(1)``
+    (``pyposefast.datasets.pipeline.loader_worker_init``), on the pool's inherited condition
+    variables."""
+    n = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(n)
+
+
 def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int, device: torch.device,
             seed: int) -> torch.utils.data.DataLoader:
+    """A decode-only loader with persistent workers, started here (on this thread, OpenCV's pool
+    down) with no batches to prefetch; each epoch then sets ``sampler.batches`` and iterates."""
     pin = device.type == "cuda" and torch.cuda.is_available()
     # own generator: the loader's base seed then never consumes the global torch RNG (exact resume)
     gen = torch.Generator().manual_seed(int(seed))
-    return torch.utils.data.DataLoader(
+    loader = torch.utils.data.DataLoader(
         TopdownDecodeDataset(records), batch_sampler=sampler, num_workers=int(num_workers),
         collate_fn=TopdownCollate(records, pin_memory=pin), pin_memory=False,
         persistent_workers=num_workers > 0, generator=gen)
+    if num_workers > 0:
+        batches, sampler.batches = sampler.batches, []
+        with _opencv_pool_down():
+            iter(loader)  # forks the persistent workers now
+        sampler.batches = batches
+    return loader
 
 
 class TopdownTrainData:

@@ -167,3 +167,31 @@ def test_persistent_workers_follow_epoch_and_skip(synthetic):
         assert len(a) == len(b) == len(inline) - skip
         for x, y in zip(a, b):
             assert torch.equal(x["inputs"], y["inputs"])
+
+
+_FORK_AFTER_OPENCV = """
+import sys
+import cv2, numpy as np
+sys.path.insert(0, {repo!r})
+from pyposefast.datasets import load_coco_keypoints
+from pyposefast.engine import TopdownTrainData
+from tests.engine.tiny import INPUT_SIZE, tiny_codec
+cv2.GaussianBlur(np.zeros((2000, 2000, 3), np.uint8), (31, 31), 5)  # OpenCV's thread pool runs
+records = load_coco_keypoints({ann!r}, {img!r})
+data = TopdownTrainData(records, "coco", tiny_codec(), INPUT_SIZE, 8, num_workers=1, device="cpu")
+print(sum(1 for _ in data))
+"""
+
+
+def test_workers_start_after_threaded_opencv_in_the_parent(synthetic):
+    """Workers forked after the parent used OpenCV's thread pool must not deadlock (they did, in
+    the pipeline's worker init, before the engine forked them with the pool down)."""
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = _FORK_AFTER_OPENCV.format(repo=repo, ann=synthetic["train_ann"], img=synthetic["train_img_prefix"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.split()[-1]) == len(synthetic["train"].records) // 8
