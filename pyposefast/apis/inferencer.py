@@ -372,9 +372,9 @@ class PoseInferencer:
             inputs: an image array (BGR ``HWC uint8``), an image path, a folder of images, a video
                 file (.mp4, .avi, ...), or a list of these.
             bboxes: top-down person boxes ``[n, 4]`` or ``[n, 5]`` (x1, y1, x2, y2[, score]) in
-                image pixels: one array for a single input (every frame of a video), a list with
-                one array (or None) per entry of ``inputs``, or a dict from image path or file
-                name to array. Given boxes are used as they are; images without boxes use
+                image pixels: one array for a single input (every image of a folder, every frame of
+                a video), a list with one array (or None) per entry of ``inputs``, or a dict from
+                image path or file name to array. Given boxes are used as they are; images without boxes use
                 ``det_file``'s, else the whole image.
             vis_out_dir (str, optional): write the drawn images (``<name>.png``) and videos
                 (``<video file name>``, same container) here.

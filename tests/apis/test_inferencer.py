@@ -333,6 +333,13 @@ def test_errors(tmp_path, td_model, bu_model):
     bu = PoseInferencer(bu_model, device="cpu", bottomup_size_factor=32)
     with pytest.raises(ValueError, match="top-down"):
         bu(img, [[0, 0, 5, 5]])
+    with pytest.raises(ValueError, match="top-down"):
+        PoseInferencer(bu_model, device="cpu", det_file=str(tmp_path / "dets.json"))
+    with pytest.raises(FileNotFoundError, match="det_file"):
+        PoseInferencer(td_model, device="cpu", det_file=str(tmp_path / "dets.json"))
+    if not __import__("pyposefast").cuda_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            PoseInferencer(td_model, device="cuda")
 
 
 def test_drawn_png_has_skeleton_pixels_at_the_keypoints(tmp_path):
