@@ -90,8 +90,9 @@ class PoseInferencer:
     """2D pose inference on image arrays, image files, folders and videos.
 
     Args:
-        model_or_name (nn.Module or str): a ``TopdownPoseEstimator`` / ``BottomupPoseEstimator``,
-            or a ``pyposefast.models.build_model`` name (random weights unless ``checkpoint``).
+        model_or_name (nn.Module or str): a ``TopdownPoseEstimator`` / ``BottomupPoseEstimator``
+            (moved to ``device`` and put in eval mode, in place), or a ``pyposefast.models.build_model``
+            name (random weights unless ``checkpoint``).
         checkpoint (str, optional): weights to load (``pyposefast.models.load_checkpoint``: MMPose
             1.x or pyposefast checkpoints).
         device (str or torch.device, optional): default CUDA when available, else CPU.
