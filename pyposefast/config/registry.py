@@ -20,9 +20,10 @@ as dicts to :class:`pyposefast.engine.Trainer`.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from .loader import ConfigError
 
@@ -96,6 +97,22 @@ def coco_wholebody_keypoints(ann_file: str, img_prefix: str = "", *, filter_inva
     return data
 
 
+@contextlib.contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (``fcntl.flock``; no lock where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def synthetic_coco(split: str = "train", *, root: Optional[str] = None, num_train: int = 200, num_val: int = 50,
                    image_size: tuple = (640, 480), max_people: int = 6, crowd_prob: float = 0.1,
                    seed: int = 0) -> Any:
@@ -120,8 +137,10 @@ def synthetic_coco(split: str = "train", *, root: Optional[str] = None, num_trai
     w, h = (int(v) for v in image_size)
     if root is None:
         root = f"{default_root()}_{num_train}-{num_val}_{w}x{h}_p{max_people}_c{crowd_prob:g}_s{seed}"
-    paths = generate_synthetic_coco(root, num_train=num_train, num_val=num_val, image_size=(w, h),
-                                    max_people=max_people, crowd_prob=crowd_prob, seed=seed)
+    os.makedirs(root, exist_ok=True)
+    with _file_lock(os.path.join(root, ".lock")):  # one writer when several processes start (torchrun)
+        paths = generate_synthetic_coco(root, num_train=num_train, num_val=num_val, image_size=(w, h),
+                                        max_people=max_people, crowd_prob=crowd_prob, seed=seed)
     return load_coco_keypoints(paths[f"{split}_ann"], paths[f"{split}_img_prefix"], "topdown")
 
 
