@@ -113,9 +113,9 @@ class PoseInferencer:
         flip_test (bool, optional): override the estimator's flip test.
         bottomup_size_factor (int): bottom-up input sides are multiples of this (the AE COCO
             config's 64). bottomup_resize_mode (str): ``'expand'`` (the AE config) or ``'fit'``.
-        decode_threads (int, optional): threads decoding image files ahead of the network (OpenCV
-            releases the GIL), default ``min(4, os.cpu_count())``; 0 decodes in the calling thread.
-            Video frames are read in the calling thread.
+        decode_threads (int, optional): threads decoding image files and reading video frames
+            ahead of the network (OpenCV releases the GIL), default ``min(4, os.cpu_count())``; 0
+            reads everything in the calling thread.
         show_progress (bool): a tqdm progress bar (frames) while running. Defaults to False.
 
     Person boxes (top-down), per image: the caller's ``bboxes`` as given; else ``det_file``'s boxes

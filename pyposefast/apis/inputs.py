@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -132,6 +134,49 @@ def _video_frames(path: str, index: int) -> Iterator[Frame]:
         raise OSError(f"video {path!r} has no readable frames")
 
 
+def _read_ahead(frames: Iterator[Frame], pool: ThreadPoolExecutor, window: int) -> Iterator[Frame]:
+    """Pull a sequential frame iterator (a video) on one of ``pool``'s threads, up to ``window``
+    frames ahead of the consumer; errors come out where they happened, in order."""
+    buffer: "queue.Queue[Any]" = queue.Queue(maxsize=max(1, window))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        buffer.put(frame, timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as e:  # handed to the consumer
+            buffer.put(e)
+        finally:
+            if stop.is_set():
+                frames.close()
+
+    task = pool.submit(produce)
+    try:
+        while True:
+            item = buffer.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while not task.done():  # unblock a producer waiting on a full buffer
+            try:
+                buffer.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
 def _read_image(path: str, index: int) -> Frame:
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
@@ -167,9 +212,9 @@ def iter_frames(items: Sequence[Input], decode_threads: int = 0, window: int = 1
 
     Args:
         items (sequence): arrays and file paths.
-        decode_threads (int): threads decoding image files ahead of the consumer (0: decode in
-            the calling thread when asked for).
-        window (int): image files decoded ahead at most (with ``decode_threads``).
+        decode_threads (int): threads decoding image files (and reading a video's frames) ahead
+            of the consumer (0: everything in the calling thread, when asked for).
+        window (int): frames decoded ahead at most (with ``decode_threads``).
 
     Raises:
         FileNotFoundError: an image file that OpenCV cannot decode. OSError: an unreadable video.
@@ -189,6 +234,8 @@ def iter_frames(items: Sequence[Input], decode_threads: int = 0, window: int = 1
                 break
             if isinstance(item, np.ndarray):
                 yield Frame(_as_bgr(item, f"inputs[{i}]"), i, None, None, array_name(i))
+            elif pool is not None:
+                yield from _read_ahead(_video_frames(item, i), pool, window)
             else:
                 yield from _video_frames(item, i)
     finally:

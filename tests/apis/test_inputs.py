@@ -51,3 +51,29 @@ def test_expand_errors(tmp_path):
         expand_inputs([np.zeros((2, 2, 3), np.uint8), str(tmp_path / "nope.jpg")])
     with pytest.raises(TypeError, match="inputs"):
         expand_inputs(3.5)
+
+
+def _video(path, n):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (16, 12))
+    for i in range(n):
+        writer.write(np.full((12, 16, 3), 20 * i, np.uint8))
+    writer.release()
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_video_frames_read_ahead(tmp_path, threads):
+    _video(tmp_path / "v.avi", 6)
+    items = [str(tmp_path / "v.avi"), np.zeros((4, 4, 3), np.uint8), str(tmp_path / "v.avi")]
+    frames = list(iter_frames(items, decode_threads=threads, window=2))
+    assert [f.frame_id for f in frames] == [0, 1, 2, 3, 4, 5, None, 0, 1, 2, 3, 4, 5]
+    assert [f.input_index for f in frames] == [0] * 6 + [1] + [2] * 6
+    assert abs(int(frames[5].image.mean()) - 100) <= 3 and frames[0].fps == pytest.approx(10.0)
+    # stopping early releases the reader (no hang), a broken video raises where it comes
+    it = iter_frames(items, decode_threads=threads, window=1)
+    assert next(it).frame_id == 0
+    it.close()
+    (tmp_path / "bad.avi").write_bytes(b"not a video")
+    it = iter_frames([str(tmp_path / "v.avi"), str(tmp_path / "bad.avi")], decode_threads=threads, window=2)
+    assert len([next(it) for _ in range(6)]) == 6
+    with pytest.raises(OSError, match="bad.avi"):
+        next(it)
