@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--val", action="store_true")
     ap.add_argument("--max-epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (cuda:<LOCAL_RANK> under torchrun)")
+    ap.add_argument("--sync-bn", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -65,25 +67,28 @@ def main() -> None:
     ann = os.path.join(args.data_root, "annotations", "person_keypoints_{}.json")
     img = os.path.join(args.data_root, "images", "{}")
     train = load_coco_keypoints(ann.format("train"), img.format("train"))
-    data = TopdownTrainData(train, "coco", tiny_codec(), INPUT_SIZE, args.batch_size, num_workers=0, device="cpu",
+    device = args.device
+    if device == "cuda":
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    data = TopdownTrainData(train, "coco", tiny_codec(), INPUT_SIZE, args.batch_size, num_workers=0, device=device,
                             seed=3)
     if args.kill_at is not None:
         data = KillAt(data, *args.kill_at)
     val = metric = None
     if args.val:
         val = TopdownValData(load_coco_keypoints(ann.format("val"), img.format("val")), "coco", INPUT_SIZE, 16,
-                             num_workers=0, device="cpu")
+                             num_workers=0, device=device)
         metric = CocoMetric(ann_file=ann.format("val"))
     trainer = Trainer(tiny_model(dropout=0.2), data, val, metric, work_dir=work_dir, max_epochs=args.max_epochs,
                       optimizer={"type": "adamw", "lr": 2e-3, "weight_decay": 0.01},
                       scheduler={"type": "cosine", "warmup_iters": 3, "warmup_ratio": 0.1}, grad_clip=5.0,
                       ema_decay=0.99, ema_gamma=None, log_interval=1, checkpoint_interval=2, keep_last=10,
-                      progress=False, tensorboard=False, seed=7, device="cpu")
+                      progress=False, tensorboard=False, seed=7, device=device, sync_bn=args.sync_bn)
     result = trainer.fit(resume=args.resume)
     os.makedirs(args.work_dir, exist_ok=True)
     with open(os.path.join(args.work_dir, f"result_rank{rank}.json"), "w") as f:
         json.dump(result, f, default=str)
-    torch.save({k: v.detach().clone() for k, v in trainer.model.state_dict().items()},
+    torch.save({k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()},
                os.path.join(args.work_dir, f"params_rank{rank}.pt"))
 
 
