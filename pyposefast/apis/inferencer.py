@@ -366,7 +366,10 @@ class PoseInferencer:
         return out
 
     # ---------------------------------------------------------------- call
-    def __call__(self, inputs: Any, bboxes: Any = None, **kwargs: Any) -> List[Dict[str, Any]]:
+    def __call__(self, inputs: Any, bboxes: Any = None, *, vis_out_dir: Optional[str] = None,
+                 pred_out_dir: Optional[str] = None, radius: int = 3, thickness: int = 1, draw_bbox: bool = False,
+                 draw_heatmap: bool = False, return_vis: bool = False, bbox_thr: Optional[float] = None,
+                 nms_thr: Optional[float] = None, kpt_thr: Optional[float] = None) -> List[Dict[str, Any]]:
         """Run on ``inputs`` and return one result dict per image / frame (see the class docstring).
 
         Args:
@@ -390,7 +393,9 @@ class PoseInferencer:
         Returns:
             list[dict]: one per image or frame, in input order.
         """
-        return list(self.infer_iter(inputs, bboxes, **kwargs))
+        return list(self.infer_iter(inputs, bboxes, vis_out_dir=vis_out_dir, pred_out_dir=pred_out_dir, radius=radius,
+                                    thickness=thickness, draw_bbox=draw_bbox, draw_heatmap=draw_heatmap,
+                                    return_vis=return_vis, bbox_thr=bbox_thr, nms_thr=nms_thr, kpt_thr=kpt_thr))
 
     def infer_iter(self, inputs: Any, bboxes: Any = None, *, vis_out_dir: Optional[str] = None,
                    pred_out_dir: Optional[str] = None, radius: int = 3, thickness: int = 1, draw_bbox: bool = False,
