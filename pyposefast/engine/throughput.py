@@ -96,3 +96,61 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
     alone = iters * batch_size / (time.perf_counter() - t0)
     return {"pipeline_samples_per_s": pipeline, "model_samples_per_s": alone, "pipeline_cost": 1.0 - pipeline / alone,
             "batch_size": batch_size, "iters": iters}
+
+
+def _main(argv: Optional[list] = None) -> None:
+    """``python -m pyposefast.engine --model resnet50_coco_256x192 --amp bf16``: the three
+    rates (model alone, data pipeline + model, the Trainer's loop) on synthetic data, as JSON."""
+    import argparse
+    import json
+    import os
+    import statistics
+    import tempfile
+
+    from ..datasets import generate_synthetic_coco, load_coco_keypoints
+    from ..models import build_model
+    from .data import TopdownTrainData
+    from .trainer import Trainer
+
+    ap = argparse.ArgumentParser(description=_main.__doc__)
+    ap.add_argument("--model", default="resnet50_coco_256x192")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--amp", choices=["bf16", "fp16"], default=None)
+    ap.add_argument("--num-workers", type=int, default=max(1, min(8, (os.cpu_count() or 2) - 2)))
+    ap.add_argument("--data-root", default=None, help="synthetic dataset folder (default: a temporary one)")
+    ap.add_argument("--num-images", type=int, default=300)
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args(argv)
+    root = args.data_root or os.path.join(tempfile.gettempdir(), "pyposefast_throughput_synthetic")
+    paths = generate_synthetic_coco(root, num_train=args.num_images, num_val=1, seed=0)
+    records = load_coco_keypoints(paths["train_ann"], paths["train_img_prefix"])
+    device = torch.device(args.device) if args.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def fresh():
+        model = build_model(args.model).to(device)
+        data = TopdownTrainData(records, "coco", model.head.decoder, model.head.decoder.input_size, args.batch_size,
+                                num_workers=args.num_workers, device=device)
+        return model, data
+
+    model, data = fresh()
+    out: Dict[str, Any] = measure_training_throughput(model, data, iters=args.iters, warmup=args.warmup, amp=args.amp)
+    model, data = fresh()
+    iters = len(data)
+    epochs = -(-(args.iters + args.warmup) // iters)
+    with tempfile.TemporaryDirectory() as work_dir:
+        Trainer(model, data, work_dir=work_dir, max_epochs=epochs, amp=args.amp, log_interval=10, progress=False,
+                tensorboard=False, save_best=None, device=device,
+                scheduler={"type": "cosine", "warmup_iters": 0}).fit()
+        with open(os.path.join(work_dir, "log.jsonl")) as f:
+            rates = [json.loads(line)["samples_per_s"] for line in f if '"train"' in line]
+    rates = rates[max(1, args.warmup // 10):] or rates
+    out.update(trainer_samples_per_s=statistics.median(rates), model=args.model, amp=args.amp, device=str(device),
+               num_workers=args.num_workers, people=len(records.records))
+    out["trainer_cost"] = 1.0 - out["trainer_samples_per_s"] / out["model_samples_per_s"]
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    _main()
