@@ -60,7 +60,8 @@ class TopdownInference(nn.Module):
     returns ``(keypoints Tensor[N, K, 2] float32 image pixels, scores Tensor[N, K] float32)``.
 
     The parts are methods (``crop``, ``network``, ``decode``) so that a benchmark can time the
-    network alone on the same inputs.
+    network alone on the same inputs. The device constants are made on the model's device (move
+    the model first, or move this module with ``.to``).
     """
 
     def __init__(self, model: TopdownPoseEstimator, mean: Sequence[float] = IMAGENET_MEAN,
@@ -83,19 +84,24 @@ class TopdownInference(nn.Module):
         if flip and model.flip_indices is None:
             raise ValueError("flip_test needs the model's flip_indices")
         self.flip_test = flip
-        index = torch.as_tensor(model.flip_indices if flip else [], dtype=torch.int64)
+        param = next(iter(model.parameters()), None)
+        device = param.device if param is not None else torch.device("cpu")  # buffers follow .to() later
+        index = torch.as_tensor(model.flip_indices if flip else [], dtype=torch.int64, device=device)
         self.register_buffer("flip_index", index, persistent=False)
         # the codec's heatmap/bin -> input-pixel constants, as device buffers (see the module docstring)
         if isinstance(codec, UDPHeatmap):
             W, H = codec.heatmap_size
-            self.register_buffer("udp_denominator", torch.tensor([W - 1, H - 1], dtype=torch.float32), persistent=False)
-            self.register_buffer("udp_input_size", torch.tensor(codec.input_size, dtype=torch.float32),
+            self.register_buffer("udp_denominator", torch.tensor([W - 1, H - 1], dtype=torch.float32, device=device),
+                                 persistent=False)
+            self.register_buffer("udp_input_size", torch.tensor(codec.input_size, dtype=torch.float32, device=device),
                                  persistent=False)
         elif isinstance(codec, (MSRAHeatmap, MegviiHeatmap)):
-            self.register_buffer("scale_factor", torch.from_numpy(codec.scale_factor.copy()), persistent=False)
+            self.register_buffer("scale_factor", torch.from_numpy(codec.scale_factor.copy()).to(device),
+                                 persistent=False)
         elif isinstance(codec, (RegressionLabel, IntegralRegressionLabel)):
             w, h = self.input_size
-            self.register_buffer("coordinate_scale", torch.tensor([w, h], dtype=torch.float32), persistent=False)
+            self.register_buffer("coordinate_scale", torch.tensor([w, h], dtype=torch.float32, device=device),
+                                 persistent=False)
         elif not isinstance(codec, SimCCLabel):
             raise TypeError(f"TopdownInference does not support the codec {type(codec).__name__}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from pyposefast.datasets.ragged import RaggedImages
 from pyposefast.models import build_model
@@ -15,6 +16,19 @@ from pyposefast.ops import warp_affine
 from pyposefast.structures.bbox import get_warp_matrix
 
 SIZE = (64, 64)
+
+
+class _HostDataTensors(TorchDispatchMode):
+    """Counts tensors made from Python / host data (``torch.tensor``, ``torch.as_tensor`` of lists)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in (torch.ops.aten.lift_fresh.default, torch.ops.aten.lift_fresh_copy.default):
+            self.count += 1
+        return func(*args, **(kwargs or {}))
 
 
 def _boxes(n: int, num_images: int, seed: int, size=SIZE, device="cpu"):
@@ -55,6 +69,14 @@ def test_end_to_end_equals_predict(name):
     # the flip test changes the result (so the comparison above covers the merge)
     kp1, _ = TopdownInference(model, flip_test=False)(*args)
     assert not torch.equal(kp1, kp)
+    # capturability proxy on the CPU: a call makes no tensor from host data (on CUDA that would be a
+    # pageable host-to-device copy, which synchronises and breaks graph capture); the library's
+    # predict path does (the flip permutation)
+    with _HostDataTensors() as e2e_ops:
+        e2e(*args)
+    with _HostDataTensors() as predict_ops:
+        _reference(model, *args)
+    assert e2e_ops.count == 0 and predict_ops.count > 0
 
 
 def test_static_graph_copies_inputs_and_checks_shapes():
