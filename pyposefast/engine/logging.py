@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import warnings
 from typing import Any, Dict, Optional
@@ -106,7 +107,8 @@ class ProgressBar:
         from tqdm import tqdm
 
         self.close()
-        self._bar = tqdm(total=total, initial=initial, desc=f"epoch {epoch}/{max_epochs}", dynamic_ncols=True,
+        columns = shutil.get_terminal_size((120, 20)).columns  # a 0-wide pseudo-terminal falls back to 120
+        self._bar = tqdm(total=total, initial=initial, desc=f"epoch {epoch}/{max_epochs}", ncols=columns,
                          leave=True, file=sys.stderr)
 
     def update(self, n: int = 1, postfix: Optional[Dict[str, Any]] = None) -> None:
