@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 __all__ = ["save_checkpoint", "load_checkpoint_file", "copy_atomic", "link_atomic", "rotate_checkpoints",
+           "remove_stale_temporaries",
            "capture_rng_state", "restore_rng_state", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "pyposefast-trainer/1"
@@ -134,6 +135,19 @@ def link_atomic(target: PathLike, link: PathLike) -> str:
         return copy_atomic(target, link)
     _fsync_dir(folder)
     return link
+
+
+def remove_stale_temporaries(*folders: PathLike) -> List[str]:
+    """Delete the temporary files a killed writer left in ``folders`` (``<name>.pt.<random>.tmp``
+    of :func:`save_checkpoint` / :func:`copy_atomic`, ``.<name>.<pid>.lnk`` of :func:`link_atomic`).
+    Call it when no writer runs. Returns the deleted paths."""
+    deleted = []
+    for folder in folders:
+        for pattern in ("*.pt.*.tmp", ".*.pt.*.lnk"):
+            for p in glob.glob(os.path.join(os.fspath(folder), pattern)):
+                os.unlink(p)
+                deleted.append(p)
+    return deleted
 
 
 _PERIODIC = re.compile(r"^(epoch|iter)_(\d+)\.pt$")

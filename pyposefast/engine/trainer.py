@@ -373,6 +373,7 @@ class Trainer:
             self.load(path)
         if self.main:
             os.makedirs(self.ckpt_dir, exist_ok=True)
+            ckpt.remove_stale_temporaries(self.ckpt_dir, self.work_dir)
         self._jsonl = JsonlLogger(os.path.join(self.work_dir, "log.jsonl"), enabled=self.main)
         self._tb = ScalarWriter(os.path.join(self.work_dir, "tensorboard"), enabled=self.main and self.tensorboard_enabled)
         self._bar = ProgressBar(enabled=self.main and self.progress_enabled)

@@ -64,3 +64,20 @@ def test_resume_after_sigkill_matches_uninterrupted(synthetic, tmp_path):
     ema_b = torch.load(killed / "last.pt", weights_only=True)["state_dict"]
     for k in ema_a:
         torch.testing.assert_close(ema_b[k], ema_a[k], rtol=1e-6, atol=1e-7, msg=k)
+
+
+def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(synthetic, tmp_path):
+    # checkpoints: iter_2 (1st), iter_4 (2nd), epoch_1 (3rd write): killed half-way through epoch_1.pt
+    proc = _run(synthetic["root"], tmp_path, "--kill-in-save", 3, "--max-epochs", 1)
+    out = proc.communicate(timeout=240)[0]
+    assert proc.returncode == -signal.SIGKILL, out
+    names = sorted(os.listdir(tmp_path / "checkpoints"))
+    assert "epoch_1.pt" not in names and "iter_4.pt" in names
+    assert any(n.startswith("epoch_1.pt.") and n.endswith(".tmp") for n in names)  # the torn temporary
+    state = torch.load(tmp_path / "last.pt", weights_only=True)  # still the previous, whole checkpoint
+    assert state["global_iter"] == 4
+    resumed = _run(synthetic["root"], tmp_path, "--resume", "--max-epochs", 1)
+    out = resumed.communicate(timeout=240)[0]
+    assert resumed.returncode == 0, out
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch_1.pt", "iter_2.pt", "iter_4.pt"]
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["global_iter"] == 5

@@ -47,6 +47,27 @@ class KillAt:
             yield batch
 
 
+def _kill_in_save(n: int) -> None:
+    """Make the n-th ``torch.save`` into a file object write half its bytes, then SIGKILL."""
+    real_save, calls = torch.save, [0]
+
+    def save(obj, f, *args, **kwargs):
+        if not hasattr(f, "write"):
+            return real_save(obj, f, *args, **kwargs)
+        calls[0] += 1
+        if calls[0] < n:
+            return real_save(obj, f, *args, **kwargs)
+        import io
+
+        buf = io.BytesIO()
+        real_save(obj, buf, *args, **kwargs)
+        f.write(buf.getvalue()[: len(buf.getvalue()) // 2])
+        f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    torch.save = save
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data_root")
@@ -59,9 +80,13 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (cuda:<LOCAL_RANK> under torchrun)")
     ap.add_argument("--sync-bn", action="store_true")
+    ap.add_argument("--kill-in-save", type=int, default=None,
+                    help="SIGKILL this process half-way through writing its N-th checkpoint")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    if args.kill_in_save is not None:
+        _kill_in_save(args.kill_in_save)
     rank = int(os.environ.get("RANK", 0))
     work_dir = os.path.join(args.work_dir, f"rank{rank}") if args.per_rank_work_dir else args.work_dir
     ann = os.path.join(args.data_root, "annotations", "person_keypoints_{}.json")
