@@ -195,7 +195,7 @@ def browse_dataset_command(args: argparse.Namespace) -> int:
     import torch
 
     from .config import build_codec, build_model, build_records
-    from .config.experiment import input_size_of
+    from .config.experiment import augmentation_arguments, input_size_of
     from .datasets import TopdownBatchPipeline, build_topdown_loader, dataset_meta
     from .visualization import draw_batch_grid
 
@@ -210,7 +210,7 @@ def browse_dataset_command(args: argparse.Namespace) -> int:
     model = build_model(cfg)
     codec = build_codec(cfg, model)
     augment = args.split == "train" and not args.no_augment and cfg["data"]["augment"]
-    kw = {} if augment else dict(flip=None, half_body=None, bbox_transform=None)
+    kw = augmentation_arguments(cfg) if augment else dict(flip=None, half_body=None, bbox_transform=None)
     pipeline = TopdownBatchPipeline.from_meta(meta, input_size_of(cfg), codec, train=augment, **kw)
     loader = build_topdown_loader(list(recs[:args.num]), min(args.num, len(recs)), 0, shuffle=False)
     batch = next(iter(loader))

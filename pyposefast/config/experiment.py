@@ -10,6 +10,10 @@ The config's sections (every key is checked; unknown ones are errors that list t
       train: {type: <datasets name>, <reader arguments>}
       val:   {type: <datasets name>, <reader arguments>, bbox_file: null, bbox_score_thr: null}
       batch_size: 64, val_batch_size: 64, num_workers: 2, augment: true
+      augmentation:                          # arguments of each random transform, or false to leave it out
+        flip: {prob: 0.5}                    # RandomFlip
+        half_body: {...}                     # RandomHalfBody
+        bbox_transform: {rotate_factor: 80}  # RandomBBoxTransform
     metric:  {type: <metrics name>, <arguments>}   # CocoMetric's ann_file defaults to the val split's file
     train:   <pyposefast.engine.Trainer keyword arguments>: work_dir, max_epochs, optimizer, scheduler, amp ...
 
@@ -29,10 +33,12 @@ from .loader import ConfigError
 from .registry import build, check_arguments, join_root, lookup, metainfo_names, signature_defaults
 
 __all__ = ["resolve_config", "build_model", "build_codec", "build_records", "build_train_data", "build_val_data",
-           "build_metric", "trainer_arguments", "input_size_of", "SECTIONS", "DATA_KEYS"]
+           "build_metric", "trainer_arguments", "input_size_of", "augmentation_arguments", "SECTIONS", "DATA_KEYS"]
 
 SECTIONS = ("model", "codec", "data", "metric", "train")
-DATA_KEYS = ("metainfo", "data_root", "train", "val", "batch_size", "val_batch_size", "num_workers", "augment")
+DATA_KEYS = ("metainfo", "data_root", "train", "val", "batch_size", "val_batch_size", "num_workers", "augment",
+             "augmentation")
+AUGMENTATIONS = ("flip", "half_body", "bbox_transform")
 _VAL_EXTRA = ("bbox_file", "bbox_score_thr")  # val-split keys that are not reader arguments
 _PATH_KEYS = ("ann_file", "img_prefix", "bbox_file", "headbox_file", "root")
 _EMPTY = inspect.Parameter.empty
@@ -115,6 +121,7 @@ def resolve_config(cfg: Dict[str, Any]) -> Dict[str, Any]:
             resolved_data[split] = spec
         else:
             resolved_data[split] = None
+    resolved_data["augmentation"] = _resolve_augmentation(data.get("augmentation") or {})
     out["data"] = resolved_data
 
     metric = cfg.get("metric")
@@ -141,6 +148,52 @@ def resolve_config(cfg: Dict[str, Any]) -> Dict[str, Any]:
                      if k not in fixed and k not in first and (k in train or d is not _EMPTY)})
         train = full
     out["train"] = train
+    return out
+
+
+def _augmentation_classes() -> Dict[str, Any]:
+    from ..datasets.augment import RandomBBoxTransform, RandomFlip, RandomHalfBody
+
+    return {"flip": RandomFlip, "half_body": RandomHalfBody, "bbox_transform": RandomBBoxTransform}
+
+
+def _resolve_augmentation(aug: Any) -> Dict[str, Any]:
+    """``data.augmentation`` with every transform's arguments filled in (false: left out)."""
+    if not isinstance(aug, dict):
+        raise ConfigError(f"data.augmentation: expected a mapping of {', '.join(AUGMENTATIONS)}, got "
+                          f"{type(aug).__name__}")
+    _check_keys(aug, AUGMENTATIONS, "data.augmentation")
+    out: Dict[str, Any] = {}
+    for name, cls in _augmentation_classes().items():
+        args = aug.get(name, {})
+        if args is False or args is None:
+            out[name] = False
+            continue
+        if args is True:
+            args = {}
+        if not isinstance(args, dict):
+            raise ConfigError(f"data.augmentation.{name}: expected arguments (a mapping) or false, got {args!r}")
+        check_arguments(cls, args, f"data.augmentation.{name}", cls.__name__)
+        out[name] = {k: (list(v) if isinstance(v, tuple) else v)
+                     for k, v in {**signature_defaults(cls), **args}.items() if v is not _EMPTY}
+    return out
+
+
+def augmentation_arguments(cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """``TopdownTrainData`` keyword arguments for ``data.augmentation``: the transforms built (None
+    for the ones switched off)."""
+    aug = cfg["data"].get("augmentation") or {}
+    out: Dict[str, Any] = {}
+    for name, cls in _augmentation_classes().items():
+        args = aug.get(name, {})
+        if args is False:
+            out[name] = None
+        else:
+            args = {k: (tuple(v) if isinstance(v, list) else v) for k, v in (args or {}).items()}
+            try:
+                out[name] = cls(**args)
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"data.augmentation.{name} ({cls.__name__}): {e}") from e
     return out
 
 
@@ -213,9 +266,10 @@ def build_train_data(cfg: Dict[str, Any], model: Any, *, records: Any = None, de
 
     d = cfg["data"]
     recs = records if records is not None else build_records(cfg, "train")
+    extra = augmentation_arguments(cfg) if d["augment"] else {}
     return TopdownTrainData(recs, _meta(cfg), build_codec(cfg, model), input_size_of(cfg), d["batch_size"],
                             num_workers=d["num_workers"], device=device, augment=d["augment"],
-                            seed=int(cfg["train"].get("seed", 0) or 0))
+                            seed=int(cfg["train"].get("seed", 0) or 0), **extra)
 
 
 def build_val_data(cfg: Dict[str, Any], model: Any = None, *, records: Any = None, bbox_file: Optional[str] = None,

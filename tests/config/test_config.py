@@ -162,3 +162,19 @@ def test_coco_wholebody_reader_concatenates_the_parts(tmp_path):
     del ann["face_kpts"]
     with pytest.raises(ConfigError, match="no face_kpts"):
         coco_wholebody_keypoints(write(tmp_path / "bad.json", json.dumps(data)))
+
+
+def test_augmentation_is_checked_and_built():
+    from pyposefast.config.experiment import augmentation_arguments
+
+    cfg = resolve_config(minimal(data={"augmentation": {"half_body": False, "bbox_transform": {"rotate_factor": 30}}}))
+    aug = cfg["data"]["augmentation"]
+    assert aug["half_body"] is False and aug["bbox_transform"]["rotate_factor"] == 30
+    assert aug["bbox_transform"]["scale_factor"] == [0.5, 1.5] and aug["flip"]["prob"] == 0.5
+    built = augmentation_arguments(cfg)
+    assert built["half_body"] is None and built["bbox_transform"].rotate_factor == 30.0
+    assert built["bbox_transform"].scale_factor == (0.5, 1.5)
+    with pytest.raises(ConfigError, match=r"data\.augmentation: unknown key\(s\) 'rotate'.*bbox_transform"):
+        resolve_config(minimal(data={"augmentation": {"rotate": {}}}))
+    with pytest.raises(ConfigError, match=r"data\.augmentation\.bbox_transform: .*'rotation'.*rotate_factor"):
+        resolve_config(minimal(data={"augmentation": {"bbox_transform": {"rotation": 30}}}))
