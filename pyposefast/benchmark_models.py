@@ -173,17 +173,25 @@ def run_models(quick: bool = False, use_cuda: Optional[bool] = None, out=print, 
         f"640x480 uint8 on the device; network = forward of the crops and the flipped crops; e2e = crop + "
         f"flipped crop + network + flip merge + decode + back to image. {repeats} alternating rounds of {iters} "
         "calls: median ms per call (spread = (max-min)/median), overhead = median of e2e_i/network_i - 1 [range]")
-    out(f"{'model':26s} {'batch':>5s} {'mode':>10s} {'network ms':>16s} {'e2e ms':>16s} {'overhead [min, max]':>24s} "
-        f"{'crops/s':>8s}")
+    def cell(row: dict) -> str:
+        return (f"{row['network_ms']:8.3f} ({100 * row['network_spread']:4.1f}%) {row['e2e_ms']:8.3f} "
+                f"({100 * row['e2e_spread']:4.1f}%) {100 * row['overhead']:+6.1f}% "
+                f"[{100 * row['overhead_min']:+5.1f},{100 * row['overhead_max']:+5.1f}]")
+
+    width = len(cell(dict(network_ms=0, network_spread=0, e2e_ms=0, e2e_spread=0, overhead=0, overhead_min=0,
+                          overhead_max=0)))
+    out(f"{'':32s} " + " | ".join(f"{m:^{width}s}" for m in modes))
+    head = f"{'net ms (spread)':>17s} {'e2e ms (spread)':>17s} {'overhead [min,max]':>22s}"
+    out(f"{'model':26s} {'batch':>5s} " + " | ".join(f"{head:>{width}s}" for _ in modes) + f" {'e2e crops/s':>12s}")
     for name in names:
         for batch in batches:
+            line = []
             for mode in modes:
                 row = _row(name, batch, device, mode, input_size, repeats, iters, num_images)
                 rows.append(row)
-                out(f"{name:26s} {batch:5d} {mode:>10s} {row['network_ms']:8.3f} ({100 * row['network_spread']:4.1f}%) "
-                    f"{row['e2e_ms']:8.3f} ({100 * row['e2e_spread']:4.1f}%) {100 * row['overhead']:+7.1f}% "
-                    f"[{100 * row['overhead_min']:+6.1f}, {100 * row['overhead_max']:+6.1f}] "
-                    f"{row['e2e_crops_per_s']:8.0f}")
+                line.append(row)
+            out(f"{name:26s} {batch:5d} " + " | ".join(cell(r) for r in line) +
+                f" {line[0]['e2e_crops_per_s']:12.0f}")
             if use_cuda:
                 torch.cuda.empty_cache()
     for row in rows:
