@@ -94,7 +94,7 @@ def _inputs(batch: int, input_size: tuple[int, int], device: torch.device, num_i
 
 
 def _row(name: str, batch: int, device: torch.device, mode: str, input_size: Optional[tuple[int, int]],
-         repeats: int, iters: int, num_images: int) -> dict:
+         repeats: int, iters: int, num_images: int, compile_mode: str = "max-autotune-no-cudagraphs") -> dict:
     from .models import build_model
     from .models.cuda_graph import StaticGraph
     from .models.inference import TopdownInference
@@ -116,7 +116,7 @@ def _row(name: str, batch: int, device: torch.device, mode: str, input_size: Opt
         network, end_to_end = net_graph.replay, e2e_graph.replay
     else:
         if mode == "compile":
-            e2e.compile_network(mode="max-autotune-no-cudagraphs")
+            e2e.compile_network(mode=compile_mode)
 
         def network():
             return network_fn(crops, flipped)
@@ -136,7 +136,7 @@ def _row(name: str, batch: int, device: torch.device, mode: str, input_size: Opt
 
 def run_models(quick: bool = False, use_cuda: Optional[bool] = None, out=print, names: Sequence[str] = NAMES,
                batches: Optional[Sequence[int]] = None, second: str = "eager",
-               repeats: Optional[int] = None) -> list[dict]:
+               repeats: Optional[int] = None, compile_mode: str = "max-autotune-no-cudagraphs") -> list[dict]:
     """Print the throughput table and return its rows.
 
     Args:
@@ -148,6 +148,7 @@ def run_models(quick: bool = False, use_cuda: Optional[bool] = None, out=print, 
         batches (sequence of int, optional): default (1, 16, 64) on CUDA, (2,) on the CPU.
         second (str): the column next to ``cuda graph``: ``'eager'`` or ``'compile'``.
         repeats (int, optional): rounds per measurement (default 15 on CUDA, 3 on the CPU; quick: 5 / 2).
+        compile_mode (str): ``torch.compile`` mode of the ``'compile'`` column (the network only).
 
     Returns:
         list[dict]: one row per model, batch and mode (``'cuda graph'`` and ``second``) with the
@@ -187,7 +188,7 @@ def run_models(quick: bool = False, use_cuda: Optional[bool] = None, out=print, 
         for batch in batches:
             line = []
             for mode in modes:
-                row = _row(name, batch, device, mode, input_size, repeats, iters, num_images)
+                row = _row(name, batch, device, mode, input_size, repeats, iters, num_images, compile_mode)
                 rows.append(row)
                 line.append(row)
             out(f"{name:26s} {batch:5d} " + " | ".join(cell(r) for r in line) +
@@ -203,11 +204,14 @@ def run_models(quick: bool = False, use_cuda: Optional[bool] = None, out=print, 
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m pyposefast.benchmark_models [--second eager|compile] [--batch N ...] [--quick] [--cpu]``."""
+    """``python -m pyposefast.benchmark_models [--second eager|compile] [--compile-mode M] [--batch N ...]
+    [--model NAME ...] [--repeats R] [--quick] [--cpu]``."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m pyposefast.benchmark_models", description=__doc__.splitlines()[0])
     parser.add_argument("--second", choices=["eager", "compile"], default="eager")
+    parser.add_argument("--compile-mode", default="max-autotune-no-cudagraphs",
+                        help="torch.compile mode of the 'compile' column (e.g. default, max-autotune-no-cudagraphs)")
     parser.add_argument("--batch", type=int, action="append", default=None)
     parser.add_argument("--model", action="append", default=None)
     parser.add_argument("--repeats", type=int, default=None)
@@ -215,7 +219,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--cpu", action="store_true")
     args = parser.parse_args(argv)
     run_models(args.quick, False if args.cpu else None, names=tuple(args.model or NAMES), batches=args.batch,
-               second=args.second, repeats=args.repeats)
+               second=args.second, repeats=args.repeats, compile_mode=args.compile_mode)
     return 0
 
 
