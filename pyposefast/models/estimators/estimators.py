@@ -94,6 +94,14 @@ class BottomupPoseEstimator(_Estimator):
 
     ``forward(x) -> (heatmaps Tensor[B, K, H, W], tags Tensor[B, L*K, H, W])``.
 
+    Inference from whole images, as MMPose's bottom-up val pipeline::
+
+        x, center, scale = bottomup_inputs(images, model.head.decoder.input_size)  # BottomupResize
+        keypoints, keypoint_scores, instance_scores = model.predict(x, input_center=center,
+                                                                    input_scale=scale)  # lists, image pixels
+        # or, staying on the device: padded tensors and per-image counts
+        kp, kp_scores, inst_scores, counts = model.predict_tensors(x, input_center=center, input_scale=scale)
+
     Args:
         backbone (nn.Module), head (AssociativeEmbeddingHead), neck (nn.Module, optional).
         flip_test (bool): merge with the flipped image (heatmaps averaged, tags concatenated).
