@@ -269,7 +269,11 @@ class TopdownTrainData:
         if self._loader is None:
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed)
         for i, batch in enumerate(DevicePrefetcher(self._loader, device), start=skip):
-            draws = self.draws(epoch, i, len(batch)).to(device, non_blocking=True) if self.augment else None
+            draws = None
+            if self.augment:  # the same numbers on every device; pinned: an asynchronous copy, no host sync
+                draws = self.draws(epoch, i, len(batch))
+                if device.type == "cuda":
+                    draws = draws.pin_memory().to(device, non_blocking=True)
             out = self.pipeline(batch, draws=draws)
             keep = self.target_keys if self.target_keys is not None else self._codec_keys(out)
             yield {"inputs": out["inputs"], **{k: out[k] for k in keep}}

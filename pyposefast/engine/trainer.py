@@ -30,7 +30,7 @@ from torch import nn
 from . import checkpoint as ckpt
 from .data import loss_targets
 from .distributed import (all_gather_objects, barrier, default_device, get_rank, get_world_size, init_distributed,
-                          is_distributed, is_main_process)
+                          is_main_process)
 from .ema import ModelEMA
 from .evaluate import autocast_context, evaluate
 from .logging import JsonlLogger, ProgressBar, ScalarWriter, format_eta
@@ -375,7 +375,8 @@ class Trainer:
             os.makedirs(self.ckpt_dir, exist_ok=True)
             ckpt.remove_stale_temporaries(self.ckpt_dir, self.work_dir)
         self._jsonl = JsonlLogger(os.path.join(self.work_dir, "log.jsonl"), enabled=self.main)
-        self._tb = ScalarWriter(os.path.join(self.work_dir, "tensorboard"), enabled=self.main and self.tensorboard_enabled)
+        self._tb = ScalarWriter(os.path.join(self.work_dir, "tensorboard"),
+                                enabled=self.main and self.tensorboard_enabled)
         self._bar = ProgressBar(enabled=self.main and self.progress_enabled)
         self._pending: List[Any] = []
         self._target_names: Optional[List[str]] = None
