@@ -76,7 +76,8 @@ class TopdownInference(nn.Module):
         if autocast_dtype not in (None, torch.float16, torch.bfloat16):
             raise ValueError(f"autocast_dtype must be None, torch.float16 or torch.bfloat16, got {autocast_dtype!r}")
         self.model, self.codec = model, codec
-        self.mean, self.std, self.bgr_to_rgb = tuple(float(v) for v in mean), tuple(float(v) for v in std), bool(bgr_to_rgb)
+        self.mean, self.std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
+        self.bgr_to_rgb = bool(bgr_to_rgb)
         self.autocast_dtype = autocast_dtype
         self._compiled_network: Optional[Any] = None
         self.input_size = tuple(int(v) for v in codec.input_size)

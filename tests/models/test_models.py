@@ -84,7 +84,8 @@ def _targets(name, model, x):
     if name.startswith(("resnet", "hrnet", "mobilenetv2", "shufflenetv2", "litehrnet", "vitpose")):
         return dict(heatmaps=torch.rand(B, K, 16, 16), keypoint_weights=w)
     if name.startswith(("rtmpose", "simcc")):
-        return dict(keypoint_x_labels=torch.rand(B, K, 128), keypoint_y_labels=torch.rand(B, K, 128), keypoint_weights=w)
+        return dict(keypoint_x_labels=torch.rand(B, K, 128), keypoint_y_labels=torch.rand(B, K, 128),
+                    keypoint_weights=w)
     if name.startswith(("deeppose", "rle", "ipr")):
         return dict(keypoint_labels=torch.rand(B, K, 2), keypoint_weights=w)
     if name.startswith("ae_"):
