@@ -132,7 +132,7 @@ def _opencv_pool_down():
 
 
 def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int, device: torch.device,
-            seed: int) -> torch.utils.data.DataLoader:
+            seed: int, prefetch_factor: Optional[int] = None) -> torch.utils.data.DataLoader:
     """A decode-only loader with persistent workers, started here (on this thread, OpenCV's pool
     down) with no batches to prefetch; each epoch then sets ``sampler.batches`` and iterates."""
     pin = device.type == "cuda" and torch.cuda.is_available()
@@ -143,7 +143,8 @@ def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int
     loader = torch.utils.data.DataLoader(
         TopdownDecodeDataset(records), batch_sampler=sampler, num_workers=int(num_workers),
         collate_fn=TopdownCollate(records, pin_memory=pin and num_workers == 0), pin_memory=pin and num_workers > 0,
-        persistent_workers=num_workers > 0, generator=gen)
+        persistent_workers=num_workers > 0, generator=gen,
+        **({"prefetch_factor": int(prefetch_factor)} if prefetch_factor and num_workers > 0 else {}))
     if num_workers > 0:
         batches, sampler.batches = sampler.batches, []
         with _opencv_pool_down():
@@ -173,6 +174,7 @@ class TopdownTrainData:
         shuffle (bool): a new permutation per epoch. Defaults to True.
         use_udp (bool, optional): UDP warp matrices; default: whether the codec is a UDPHeatmap.
         target_keys (sequence of str, optional): keep only these targets (default: all the codec's).
+        prefetch_factor (int, optional): batches each worker decodes ahead (``DataLoader``'s; 2).
         **pipeline_kwargs: more ``TopdownBatchPipeline`` arguments (``half_body``, ``padding``,
             ``use_dataset_keypoint_weights``, ``out_dtype`` ...).
 
@@ -185,7 +187,8 @@ class TopdownTrainData:
                  input_size: Tuple[int, int], batch_size: int, *, num_workers: int = 2,
                  device: Optional[Union[str, torch.device]] = None, augment: bool = True, seed: int = 0,
                  drop_last: bool = True, shuffle: bool = True, use_udp: Optional[bool] = None,
-                 target_keys: Optional[Sequence[str]] = None, **pipeline_kwargs: Any) -> None:
+                 target_keys: Optional[Sequence[str]] = None, prefetch_factor: Optional[int] = None,
+                 **pipeline_kwargs: Any) -> None:
         self.records = _records(records)
         if not self.records:
             raise ValueError("records is empty: no training samples")
@@ -204,6 +207,7 @@ class TopdownTrainData:
         self.drop_last, self.shuffle = bool(drop_last), bool(shuffle)
         self.use_udp = isinstance(codec, UDPHeatmap) if use_udp is None else bool(use_udp)
         self.target_keys = None if target_keys is None else list(target_keys)
+        self.prefetch_factor = prefetch_factor
         kw = dict(train=self.augment, use_udp=self.use_udp)
         if not self.augment:
             kw.update(flip=None, half_body=None, bbox_transform=None)
@@ -269,7 +273,8 @@ class TopdownTrainData:
         batches = self.epoch_indices(epoch)
         self._sampler.batches = batches[skip:]
         if self._loader is None:
-            self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed)
+            self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed,
+                                   self.prefetch_factor)
         for i, batch in enumerate(DevicePrefetcher(self._loader, device), start=skip):
             draws = None
             if self.augment:  # the same numbers on every device; pinned: an asynchronous copy, no host sync
