@@ -15,18 +15,18 @@ def test_measure_interleaved_alternates_and_reports_the_ratio():
 
     def network():
         calls.append("A")
-        time.sleep(0.002)
+        time.sleep(0.02)
 
     def end_to_end():
         calls.append("B")
-        time.sleep(0.004)
+        time.sleep(0.04)
 
     row = measure_interleaved(network, end_to_end, torch.device("cpu"), repeats=3, iters=2, warmup=1)
     assert calls == ["A", "B"] + ["A", "A", "B", "B"] * 3
     assert row["repeats"] == 3 and row["iters"] == 2
     assert row["overhead_min"] <= row["overhead"] <= row["overhead_max"]
-    assert 0.3 < row["overhead"] < 3.0  # 4 ms vs 2 ms (+ scheduling noise on a shared machine)
-    assert row["network_ms"] >= 2.0 and row["e2e_ms"] >= 4.0
+    assert 0.3 < row["overhead"] < 3.0  # 40 ms vs 20 ms (+ scheduling noise on a shared machine)
+    assert row["network_ms"] >= 20.0 and row["e2e_ms"] >= 40.0
 
 
 def test_run_models_cpu_smoke():
