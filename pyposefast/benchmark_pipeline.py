@@ -149,8 +149,6 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         ``resnet50`` and ``rtmpose_s``: ``<model>_train`` (pre-made tensors),
         ``<model>_train_with_pipeline`` and ``<model>_pipeline_cost_pct``.
     """
-    import cv2
-
     from .codecs import MSRAHeatmap, SimCCLabel
     from .datasets import dataset_meta, generate_synthetic_coco, load_coco_keypoints
     from .datasets import per_sample as T
@@ -171,8 +169,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     sync = (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None)
     results: Dict[str, float] = {}
     notes: Dict[str, str] = {}
-    # forked workers must not inherit an initialised CUDA context
-    ctx = "spawn" if cuda and workers > 0 else None
+    # spawned workers: no inherited CUDA context, and one OpenCV thread each (loader_worker_init)
+    ctx = "spawn" if workers > 0 else None
     read_ms, decode_ms = _decode_costs(records, 16 if quick else 64)
 
     def loader(bs: int, encoded: bool = False, pin: bool = True):

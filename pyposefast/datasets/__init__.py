@@ -9,6 +9,8 @@ from .synthetic import generate_synthetic_coco
 from .mpii import load_mpii, load_mpii_headboxes
 from .h36m import h36m_sequence_indices, load_h36m, parse_h36m_imgname
 from .converters import mpii_json_to_coco, mpii_mat_to_coco, mpii_mat_to_mmpose_json
+from .bottomup import (BottomupBatch, BottomupBatchPipeline, BottomupCollate, BottomupDecodeDataset,
+                       BottomupRandomAffine, BottomupResize, build_bottomup_loader)
 from .pipeline import (DevicePrefetcher, TopdownBatch, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
                        build_topdown_loader)
 
@@ -17,4 +19,5 @@ __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "l
            "generate_synthetic_coco", "DevicePrefetcher", "TopdownBatch", "TopdownBatchPipeline", "TopdownCollate",
            "TopdownDecodeDataset", "build_topdown_loader", "load_mpii", "load_mpii_headboxes", "load_h36m",
            "h36m_sequence_indices", "parse_h36m_imgname", "mpii_json_to_coco", "mpii_mat_to_coco",
-           "mpii_mat_to_mmpose_json"]
+           "mpii_mat_to_mmpose_json", "BottomupBatch", "BottomupBatchPipeline", "BottomupCollate",
+           "BottomupDecodeDataset", "BottomupRandomAffine", "BottomupResize", "build_bottomup_loader"]

@@ -72,7 +72,6 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
         return len(self.records)
 
     def __getitem__(self, i: int) -> Tuple[np.ndarray, int]:
-        _single_threaded_opencv_in_workers()
         path = self.records[i]["img_path"]
         if self.encoded:
             try:
@@ -80,17 +79,6 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
             except OSError as e:
                 raise FileNotFoundError(f"cannot read image {path} (record {i}): {e}") from None
         return decode_image(path, i), i
-
-
-_OPENCV_CONFIGURED_PID = None
-
-
-def _single_threaded_opencv_in_workers() -> None:
-    """One OpenCV thread in a DataLoader worker, set once per process, whatever built the loader."""
-    global _OPENCV_CONFIGURED_PID
-    if _OPENCV_CONFIGURED_PID != os.getpid() and torch.utils.data.get_worker_info() is not None:
-        loader_worker_init(0)
-        _OPENCV_CONFIGURED_PID = os.getpid()
 
 
 @dataclass
@@ -212,11 +200,21 @@ def pack_images(images: Sequence[np.ndarray], shared: Optional[bool] = None) -> 
     return RaggedImages(data, torch.from_numpy(offsets), torch.from_numpy(sizes), int(arrays[0].shape[2]))
 
 
+#: the process that imported this module: a forked worker inherits the value, a spawned one does not
+_IMPORT_PID = os.getpid()
+
+
 def loader_worker_init(worker_id: int) -> None:
-    """``worker_init_fn`` of the decode workers: one OpenCV thread each (the workers are the
-    parallelism; OpenCV's own pool per worker oversubscribes the cores)."""
-    cv2.setNumThreads(1)
-    cv2.ocl.setUseOpenCL(False)
+    """``worker_init_fn`` of the decode workers: one OpenCV thread each in spawned / forkserver
+    workers (the workers are the parallelism; OpenCV's own pool per worker oversubscribes the cores).
+
+    Forked workers are left alone: reconfiguring OpenCV's thread pool in a child forked while the
+    parent's pool threads existed can deadlock on a mutex copied in the locked state (seen under
+    load). Decoding never uses that pool, so forked decode workers lose nothing; the per-sample path
+    (``cv2.warpAffine``) should use spawned workers to get one thread each.
+    """
+    if os.getpid() == _IMPORT_PID:  # imported in this process: spawned / forkserver child
+        cv2.setNumThreads(1)
 
 
 class _LoaderFailure:
@@ -228,7 +226,8 @@ _END = object()
 
 
 class DevicePrefetcher:
-    """Iterate a loader of :class:`TopdownBatch` on ``device``, copying batch i+1 while i is used.
+    """Iterate a loader of :class:`TopdownBatch` (or any batch dataclass with ``to``, e.g.
+    ``BottomupBatch``) on ``device``, copying batch i+1 while i is used.
 
     On CUDA a background thread takes batches from the loader (so unpickling the workers' output and
     the copies never run on the thread that launches the training step), copies each to the device
@@ -265,7 +264,7 @@ class DevicePrefetcher:
         yield from self._iter_cuda()
 
     def _copy(self, batch: TopdownBatch) -> TopdownBatch:
-        if self.decode_jpeg and batch.encoded:
+        if self.decode_jpeg and getattr(batch, "encoded", False):
             return decode_jpeg_batch(batch, self.device)
         return batch.to(self.device, non_blocking=True)
 
@@ -310,8 +309,7 @@ class DevicePrefetcher:
                 holding = True
                 consumer = torch.cuda.current_stream(self.device)
                 consumer.wait_event(ready)
-                for t in (batch.images.data, batch.images.offsets, batch.images.sizes, batch.bbox,
-                          batch.keypoints, batch.keypoints_visible, batch.bbox_score, batch.index):
+                for t in _device_tensors(batch):
                     t.record_stream(consumer)
                 yield batch
         finally:
@@ -319,6 +317,18 @@ class DevicePrefetcher:
             for _ in range(self.max_device_batches):
                 slots.release()
             thread.join(timeout=5.0)
+
+
+def _device_tensors(batch: Any) -> List[Tensor]:
+    """Every CUDA tensor of a batch dataclass (RaggedImages' buffers included)."""
+    out: List[Tensor] = []
+    for f in fields(batch):
+        v = getattr(batch, f.name)
+        if isinstance(v, RaggedImages):
+            out += [v.data, v.offsets, v.sizes]
+        elif isinstance(v, Tensor):
+            out.append(v)
+    return [t for t in out if t.is_cuda]
 
 
 def decode_jpeg_batch(batch: TopdownBatch, device: Union[str, torch.device]) -> TopdownBatch:
@@ -506,7 +516,6 @@ class TopdownBatchPipeline:
         if draws is None and self.train:
             draws = self.draw(len(batch), generator=generator, device=batch.bbox.device)
         geo = self.geometry(batch, draws)
-        n = len(batch)
         dev = batch.bbox.device
         # image_index None: crop n from image n, checked on the host (a device index costs a sync)
         crops = ops.warp_affine(batch.images, geo["image_warp_mat"], self.input_size, mean=self.mean, std=self.std,

@@ -108,3 +108,15 @@ def test_cuda_pipeline_never_synchronises(records):
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert out["inputs"].is_cuda and out["heatmaps"].shape[1:] == (17, 16, 12)
+
+
+def test_worker_init_sets_opencv_threads_only_in_fresh_processes(monkeypatch):
+    import pyposefast.datasets.pipeline as P
+
+    calls = []
+    monkeypatch.setattr(P.cv2, "setNumThreads", calls.append)
+    P.loader_worker_init(0)  # this process imported the module: as a spawned worker
+    assert calls == [1]
+    monkeypatch.setattr(P, "_IMPORT_PID", -1)  # as a forked worker: the parent's pid
+    P.loader_worker_init(0)
+    assert calls == [1]
