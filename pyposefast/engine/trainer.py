@@ -413,6 +413,8 @@ class Trainer:
                 with autocast_context(self.device, self.amp):
                     losses = self.loss_forward(batch["inputs"], self._targets(batch))
                 loss = sum(v for k, v in losses.items() if k.startswith("loss"))
+                if not isinstance(loss, torch.Tensor):
+                    raise ValueError(f"model.loss returned no 'loss*' entries to optimise: {sorted(losses)}")
                 self.scaler.scale(loss / self.accumulate).backward()
             self._pending.append(((epoch, it, self.global_iter),
                                   {"loss": loss.detach(), **{k: v.detach() for k, v in losses.items()
