@@ -37,7 +37,7 @@ def _batches(data: Any):
 
 def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int = 50, warmup: int = 10,
                                 amp: Optional[str] = None, optimizer: Optional[Dict[str, Any]] = None,
-                                cudnn_benchmark: bool = True) -> Dict[str, float]:
+                                cudnn_benchmark: bool = True, channels_last: bool = False) -> Dict[str, float]:
     """Samples/s of training steps with the data pipeline and with pre-made tensors.
 
     Args:
@@ -48,6 +48,7 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
         amp (str, optional): ``'bf16'`` / ``'fp16'`` autocast (no grad scaler: throughput only).
         optimizer (dict, optional): :func:`build_optimizer` config; default AdamW.
         cudnn_benchmark (bool): set ``torch.backends.cudnn.benchmark``.
+        channels_last (bool): NHWC model and inputs.
 
     Returns:
         dict: ``pipeline_samples_per_s``, ``model_samples_per_s``, ``pipeline_cost`` (fraction of
@@ -59,6 +60,8 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
     model.train()
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     opt = build_optimizer(model, dict(optimizer or {"type": "adamw", "lr": 1e-4}))
     names = None
 
@@ -66,8 +69,9 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
         nonlocal names
         if names is None:
             names = list(loss_targets(model, batch))
+        inputs = batch["inputs"].contiguous(memory_format=torch.channels_last) if channels_last else batch["inputs"]
         with autocast_context(device, amp):
-            losses = model.loss(batch["inputs"], **{k: batch[k] for k in names})
+            losses = model.loss(inputs, **{k: batch[k] for k in names})
         loss = sum(v for k, v in losses.items() if k.startswith("loss"))
         loss.backward()
         opt.step()
@@ -122,6 +126,7 @@ def _main(argv: Optional[list] = None) -> None:
     ap.add_argument("--data-root", default=None, help="synthetic dataset folder (default: a temporary one)")
     ap.add_argument("--num-images", type=int, default=300)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--channels-last", action="store_true")
     args = ap.parse_args(argv)
     root = args.data_root or os.path.join(tempfile.gettempdir(), "pyposefast_throughput_synthetic")
     paths = generate_synthetic_coco(root, num_train=args.num_images, num_val=1, seed=0)
@@ -135,19 +140,20 @@ def _main(argv: Optional[list] = None) -> None:
         return model, data
 
     model, data = fresh()
-    out: Dict[str, Any] = measure_training_throughput(model, data, iters=args.iters, warmup=args.warmup, amp=args.amp)
+    out: Dict[str, Any] = measure_training_throughput(model, data, iters=args.iters, warmup=args.warmup, amp=args.amp,
+                                                      channels_last=args.channels_last)
     model, data = fresh()
     iters = len(data)
     epochs = -(-(args.iters + args.warmup) // iters)
     with tempfile.TemporaryDirectory() as work_dir:
         Trainer(model, data, work_dir=work_dir, max_epochs=epochs, amp=args.amp, log_interval=10, progress=False,
-                tensorboard=False, save_best=None, device=device,
-                scheduler={"type": "cosine", "warmup_iters": 0}).fit()
+                tensorboard=False, save_best=None, device=device, channels_last=args.channels_last,
+                cudnn_benchmark=True, scheduler={"type": "cosine", "warmup_iters": 0}).fit()
         with open(os.path.join(work_dir, "log.jsonl")) as f:
             rates = [json.loads(line)["samples_per_s"] for line in f if '"train"' in line]
     rates = rates[max(1, args.warmup // 10):] or rates
     out.update(trainer_samples_per_s=statistics.median(rates), model=args.model, amp=args.amp, device=str(device),
-               num_workers=args.num_workers, people=len(records.records))
+               num_workers=args.num_workers, people=len(records.records), channels_last=args.channels_last)
     out["trainer_cost"] = 1.0 - out["trainer_samples_per_s"] / out["model_samples_per_s"]
     print(json.dumps(out, indent=1))
 

@@ -96,6 +96,8 @@ class Trainer:
         checkpoint_interval (int, optional): also write ``iter_N.pt`` every this many iterations.
         find_unused_parameters (bool): DDP's option.
         max_iters_per_epoch (int, optional): cut epochs short (smoke runs).
+        channels_last (bool): NHWC model and inputs (faster convolutions on tensor-core GPUs).
+        cudnn_benchmark (bool): ``torch.backends.cudnn.benchmark`` (autotuned, not deterministic).
 
     Raises:
         ValueError: a bad argument (named).
@@ -109,7 +111,8 @@ class Trainer:
                  save_best: Optional[str] = "coco/AP", keep_last: int = 3, seed: int = 0,
                  device: Optional[Union[str, torch.device]] = None, sync_bn: bool = False, log_interval: int = 10,
                  progress: bool = True, tensorboard: bool = True, checkpoint_interval: Optional[int] = None,
-                 find_unused_parameters: bool = False, max_iters_per_epoch: Optional[int] = None) -> None:
+                 find_unused_parameters: bool = False, max_iters_per_epoch: Optional[int] = None,
+                 channels_last: bool = False, cudnn_benchmark: bool = False) -> None:
         if not isinstance(model, nn.Module) or not hasattr(model, "loss"):
             raise TypeError(f"model must be an nn.Module with loss(inputs, **targets), got {type(model).__name__}")
         for name, v in (("max_epochs", max_epochs), ("accumulate", accumulate), ("val_interval", val_interval),
@@ -136,7 +139,12 @@ class Trainer:
         self.rank, self.world_size = get_rank(), get_world_size()
         seed_everything(self.seed + self.rank)
 
+        self.channels_last = bool(channels_last)
         model = model.to(self.device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
         if sync_bn and self.distributed:
             if self.device.type == "cuda":
                 model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -411,7 +419,10 @@ class Trainer:
             sync = contextlib.nullcontext() if do_step or not self.distributed else self.loss_forward.no_sync()
             with sync:
                 with autocast_context(self.device, self.amp):
-                    losses = self.loss_forward(batch["inputs"], self._targets(batch))
+                    inputs = batch["inputs"]
+                    if self.channels_last:
+                        inputs = inputs.contiguous(memory_format=torch.channels_last)
+                    losses = self.loss_forward(inputs, self._targets(batch))
                 loss = sum(v for k, v in losses.items() if k.startswith("loss"))
                 if not isinstance(loss, torch.Tensor):
                     raise ValueError(f"model.loss returned no 'loss*' entries to optimise: {sorted(losses)}")

@@ -102,9 +102,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(synthetic, tmp_path, 
         assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
 
 
-@pytest.mark.parametrize("amp", ["bf16", "fp16"])
-def test_amp_on_cpu(synthetic, tmp_path, amp):
+@pytest.mark.parametrize("amp, channels_last", [("bf16", False), ("fp16", False), (None, True)])
+def test_amp_and_channels_last_on_cpu(synthetic, tmp_path, amp, channels_last):
     trainer = Trainer(tiny_model(), _train(synthetic), work_dir=str(tmp_path), max_epochs=1, amp=amp, grad_clip=2.0,
+                      channels_last=channels_last,
                       max_iters_per_epoch=2, log_interval=1, progress=False, tensorboard=False, device="cpu",
                       save_best=None, scheduler={"type": "multistep", "milestones": [1], "warmup_iters": 0})
     trainer.fit()
@@ -112,6 +113,8 @@ def test_amp_on_cpu(synthetic, tmp_path, amp):
     assert len(losses) == 2 and all(isinstance(v, float) and 0 < v < 10 for v in losses)
     scaler = load_checkpoint_file(tmp_path / "last.pt")["scaler"]
     assert bool(scaler) == (amp == "fp16")  # GradScaler state only for fp16
+    conv = trainer.model.backbone.layers[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) == channels_last
 
 
 def test_argument_errors(synthetic, tmp_path):
