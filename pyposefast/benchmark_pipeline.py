@@ -34,6 +34,11 @@ class _PerSampleDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         import copy
 
+        if not getattr(self, "_one_opencv_thread", False):  # as MMPose's workers (cv2.setNumThreads(0))
+            import cv2
+
+            cv2.setNumThreads(1)
+            self._one_opencv_thread = True
         s = self.pipeline(copy.copy(self.records[i]))
         return (s["inputs"], torch.from_numpy(s["data_samples"]["gt_fields"]["heatmaps"]),
                 torch.from_numpy(np.asarray(s["data_samples"]["gt_instance_labels"]["keypoint_weights"])))
@@ -169,8 +174,10 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     sync = (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None)
     results: Dict[str, float] = {}
     notes: Dict[str, str] = {}
-    # spawned workers: no inherited CUDA context, and one OpenCV thread each (loader_worker_init)
-    ctx = "spawn" if workers > 0 else None
+    # forkserver workers: no inherited CUDA context; they can set OpenCV's threads safely (a forked
+    # child of a process whose OpenCV pool ran can deadlock doing so) and exit without running
+    # static destructors (spawned per-sample workers abort at exit: "terminate called ...")
+    ctx = "forkserver" if workers > 0 else None
     read_ms, decode_ms = _decode_costs(records, 16 if quick else 64)
 
     def loader(bs: int, encoded: bool = False, pin: bool = True):
