@@ -87,7 +87,8 @@ class Trainer:
             checkpoints' ``state_dict`` then use the EMA weights. ema_gamma (float): its warm-up.
         val_interval (int): validate every this many epochs (and after the last). Defaults to 1.
         save_best (str, optional): metric deciding ``best.pt`` (``'coco/AP'``); None: no best.
-        keep_last (int): periodic checkpoints kept. Defaults to 3.
+        keep_last (int): periodic checkpoints (``epoch_N.pt``, ``iter_N.pt``) kept; <= 0 keeps all.
+            Defaults to 3. ``best.pt`` is a separate copy, never rotated.
         seed (int): seed of Python/NumPy/torch (plus the rank). Defaults to 0.
         device (str or torch.device, optional): default ``cuda:<LOCAL_RANK>`` if available, else CPU.
         sync_bn (bool): SyncBatchNorm under DDP on CUDA (ignored with a warning on CPU).
