@@ -146,7 +146,7 @@ def print_config_command(args: argparse.Namespace) -> int:
 def train_command(args: argparse.Namespace) -> int:
     """``pyposefast train CFG [--work-dir DIR] [--resume [CKPT]] [--set k=v ...]``."""
     from .config import build_metric, build_model, build_records, build_train_data, build_val_data, trainer_arguments
-    from .engine import Trainer
+    from .engine import Trainer, is_main_process
 
     cfg = resolved_config(args.config, args.overrides)
     device = pick_device(args.device)
@@ -161,8 +161,9 @@ def train_command(args: argparse.Namespace) -> int:
     kwargs["device"] = device
     trainer = Trainer(model, train_data, val_data, metric, **kwargs)
     result = trainer.fit(resume=args.resume)
-    summary = {k: v for k, v in (result or {}).items() if k != "history"}
-    print(json.dumps(summary, indent=2, default=str))
+    if is_main_process():  # under torchrun: one summary
+        summary = {k: v for k, v in (result or {}).items() if k != "history"}
+        print(json.dumps(summary, indent=2, default=str))
     return 0
 
 

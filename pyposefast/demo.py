@@ -42,8 +42,10 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
         width (int): the ResNet's stem and first-stage channels (64 is the standard ResNet-18).
         sigma (float): the Gaussian of the targets: heatmap pixels (``'heatmap'``) or SimCC bins
             (``'simcc'``, half-pixel bins). Defaults to 2.
-        head (str): ``'heatmap'`` (SimpleBaseline: 3 deconvs, MSRAHeatmap) or ``'simcc'`` (2 deconvs to
-            stride 8, then SimCC's per-axis classification, SimCCLabel split 2).
+        head (str): ``'heatmap'`` (SimpleBaseline: 3 deconvs, MSRAHeatmap), ``'multiscale'`` (the four
+            ResNet stages resized to stride 4 and concatenated, as HRNetV2's head does, then a 1x1 and a
+            3x3 conv of ``2 * width`` channels; MSRAHeatmap) or ``'simcc'`` (2 deconvs to stride 8, then
+            SimCC's per-axis classification, SimCCLabel split 2).
 
     Returns:
         TopdownPoseEstimator: random weights.
@@ -59,20 +61,30 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
         raise ValueError(f"input_size must be positive multiples of 32 (w, h), got {input_size!r}")
     if int(width) < 8:
         raise ValueError(f"width must be >= 8, got {width}")
-    if head not in ("heatmap", "simcc"):
-        raise ValueError(f"head must be 'heatmap' or 'simcc', got {head!r}")
+    if head not in ("heatmap", "multiscale", "simcc"):
+        raise ValueError(f"head must be 'heatmap', 'multiscale' or 'simcc', got {head!r}")
     c = int(width)
-    if head == "heatmap":
+    neck = None
+    backbone = ResNet(18, stem_channels=c, base_channels=c)
+    if head == "multiscale":
+        from .models.necks import FeatureMapProcessor
+
+        backbone = ResNet(18, stem_channels=c, base_channels=c, out_indices=(0, 1, 2, 3))
+        neck = FeatureMapProcessor(concat=True)
         codec: Any = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma))
-        module: Any = HeatmapHead(8 * c, num_keypoints, deconv_out_channels=(2 * c, 2 * c, 2 * c),
+        module: Any = HeatmapHead(15 * c, num_keypoints, deconv_out_channels=None, conv_out_channels=(2 * c, 2 * c),
+                                  conv_kernel_sizes=(1, 3), decoder=codec)
+    elif head == "heatmap":
+        codec = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma))
+        module = HeatmapHead(8 * c, num_keypoints, deconv_out_channels=(2 * c, 2 * c, 2 * c),
                                   deconv_kernel_sizes=(4, 4, 4), decoder=codec)
     else:
         codec = SimCCLabel(input_size=(w, h), sigma=float(sigma), simcc_split_ratio=2.0)
         module = SimCCHead(8 * c, num_keypoints, (w, h), (w // 32, h // 32), 2.0, deconv_out_channels=(2 * c, 2 * c),
                            deconv_kernel_sizes=(4, 4), decoder=codec)
     flip = list(dataset_meta("coco")["flip_indices"]) if num_keypoints == 17 else None
-    return TopdownPoseEstimator(ResNet(18, stem_channels=c, base_channels=c), module, flip_test=flip_test,
-                                shift_heatmap=head == "heatmap", flip_indices=flip)
+    return TopdownPoseEstimator(backbone, module, neck, flip_test=flip_test, shift_heatmap=head != "simcc",
+                                flip_indices=flip)
 
 
 @dataclass(frozen=True)

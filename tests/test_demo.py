@@ -57,3 +57,24 @@ def test_demo_model_checks_its_arguments():
         demo_model((100, 128))
     with pytest.raises(ValueError, match="width"):
         demo_model(width=4)
+    with pytest.raises(ValueError, match="head must be"):
+        demo_model(head="regression")
+
+
+@pytest.mark.parametrize("head, shapes", [("heatmap", [(2, 17, 16, 16)]), ("multiscale", [(2, 17, 16, 16)]),
+                                          ("simcc", [(2, 17, 128), (2, 17, 128)])])
+def test_demo_model_heads_train_and_predict(head, shapes):
+    import torch
+
+    torch.manual_seed(0)
+    model = demo_model((64, 64), width=8, head=head)
+    x = torch.randn(2, 3, 64, 64)
+    out = model(x)
+    out = out if isinstance(out, tuple) else (out,)
+    assert [tuple(o.shape) for o in out] == shapes
+    model.eval()
+    kp, scores = model.predict(x, torch.tensor([[50.0, 60.0]] * 2), torch.tensor([[64.0, 64.0]] * 2))
+    assert kp.shape == (2, 17, 2) and scores.shape == (2, 17)
+    # the predictions lie in the crop's box in image pixels (centre 50, 60; size 64 x 64), give or take
+    # one heatmap pixel (4 px: the flip test's heatmap shift)
+    assert ((kp[..., 0] >= 14) & (kp[..., 0] <= 86) & (kp[..., 1] >= 24) & (kp[..., 1] <= 96)).all()
