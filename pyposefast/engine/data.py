@@ -217,6 +217,7 @@ class TopdownTrainData:
         self._skip = 0
         self._sampler = _BatchList()
         self._loader: Optional[torch.utils.data.DataLoader] = None
+        self._codec_keys: Optional[List[str]] = None
 
     @property
     def device(self) -> torch.device:
@@ -282,14 +283,17 @@ class TopdownTrainData:
                 if device.type == "cuda":
                     draws = draws.pin_memory().to(device, non_blocking=True)
             out = self.pipeline(batch, draws=draws)
-            keep = self.target_keys if self.target_keys is not None else self._codec_keys(out)
+            keep = self.target_keys if self.target_keys is not None else self.codec_keys
             yield {"inputs": out["inputs"], **{k: out[k] for k in keep}}
 
-    _PIPELINE_KEYS = frozenset(("inputs", "bbox_center", "bbox_scale", "bbox_rotation", "flip", "keypoints",
-                                "keypoints_visible", "warp_mat", "image_warp_mat", "transformed_keypoints", "index"))
-
-    def _codec_keys(self, out: Dict[str, Any]) -> List[str]:
-        return [k for k in out if k not in self._PIPELINE_KEYS]
+    @property
+    def codec_keys(self) -> List[str]:
+        """The names of the codec's targets (what its ``batch_encode`` returns), probed once."""
+        if self._codec_keys is None:
+            k = int(self.meta["num_keypoints"])
+            probe = self.codec.batch_encode(torch.full((1, k, 2), 4.0), torch.ones(1, k))
+            self._codec_keys = list(probe)
+        return self._codec_keys
 
 
 def _infer_img_prefix(records: List[Dict[str, Any]], ann_file: str) -> str:
