@@ -101,6 +101,12 @@ def loss_targets(model: torch.nn.Module, batch: Dict[str, Any]) -> Dict[str, Any
     return out
 
 
+def _close(iterator: Any) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
 class _BatchList(torch.utils.data.Sampler):
     """A batch sampler whose batches are set before each epoch (``DataLoader(batch_sampler=...)``;
     iterated in the main process, so persistent workers see the new batches)."""
@@ -276,15 +282,19 @@ class TopdownTrainData:
         if self._loader is None:
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed,
                                    self.prefetch_factor)
-        for i, batch in enumerate(DevicePrefetcher(self._loader, device), start=skip):
-            draws = None
-            if self.augment:  # the same numbers on every device; pinned: an asynchronous copy, no host sync
-                draws = self.draws(epoch, i, len(batch))
-                if device.type == "cuda":
-                    draws = draws.pin_memory().to(device, non_blocking=True)
-            out = self.pipeline(batch, draws=draws)
-            keep = self.target_keys if self.target_keys is not None else self.codec_keys
-            yield {"inputs": out["inputs"], **{k: out[k] for k in keep}}
+        stream = iter(DevicePrefetcher(self._loader, device))
+        try:
+            for i, batch in enumerate(stream, start=skip):
+                draws = None
+                if self.augment:  # the same numbers on every device; pinned: an asynchronous copy, no host sync
+                    draws = self.draws(epoch, i, len(batch))
+                    if device.type == "cuda":
+                        draws = draws.pin_memory().to(device, non_blocking=True)
+                out = self.pipeline(batch, draws=draws)
+                keep = self.target_keys if self.target_keys is not None else self.codec_keys
+                yield {"inputs": out["inputs"], **{k: out[k] for k in keep}}
+        finally:  # an epoch cut short: stop the prefetch thread before the loader is iterated again
+            _close(stream)
 
     @property
     def codec_keys(self) -> List[str]:
@@ -382,8 +392,12 @@ class TopdownValData:
         self._sampler.batches = batches
         if self._loader is None:
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, 0)
-        for indices, batch in zip(batches, DevicePrefetcher(self._loader, device)):
-            index = torch.tensor(indices, dtype=torch.int64)
-            out = self.pipeline(batch)
-            yield {"inputs": out["inputs"], "bbox_center": out["bbox_center"].to(torch.float32),
-                   "bbox_scale": out["bbox_scale"].to(torch.float32), "index": index}
+        stream = iter(DevicePrefetcher(self._loader, device))
+        try:
+            for indices, batch in zip(batches, stream):
+                index = torch.tensor(indices, dtype=torch.int64)
+                out = self.pipeline(batch)
+                yield {"inputs": out["inputs"], "bbox_center": out["bbox_center"].to(torch.float32),
+                       "bbox_scale": out["bbox_scale"].to(torch.float32), "index": index}
+        finally:
+            _close(stream)
