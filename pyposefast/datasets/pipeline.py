@@ -71,7 +71,10 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, i: int) -> Tuple[np.ndarray, int]:
+    def __getitem__(self, i: Union[int, Tuple[Optional[int], int]]) -> Tuple[np.ndarray, Any]:
+        if isinstance(i, tuple):  # (pool slot, index) from SlotBatchSampler: the slot rides along
+            img, _ = self[i[1]]
+            return img, (i[0], int(i[1]))
         path = self.records[i]["img_path"]
         if self.encoded:
             try:
@@ -93,6 +96,9 @@ class TopdownBatch:
         bbox_score (Tensor[N] float32).
         index (Tensor[N] int64): record indices.
         encoded (bool): ``images`` holds JPEG bytes (one channel) still to decode.
+        pool_slot (int, optional): the :class:`~pyposefast.datasets.buffer_pool.SharedImagePool` slot
+            holding the pixels (``build_topdown_loader(..., reuse_buffers=True)``).
+        lease (SlotLease, optional): returns that slot (the prefetcher does, after its copy).
     """
 
     images: RaggedImages
@@ -102,6 +108,8 @@ class TopdownBatch:
     bbox_score: Tensor
     index: Tensor
     encoded: bool = False
+    pool_slot: Optional[int] = None
+    lease: Any = None
 
     def __len__(self) -> int:
         return int(self.bbox.shape[0])
@@ -131,15 +139,30 @@ class TopdownCollate:
             ``DataLoader(pin_memory=True)``, whose pin thread runs in the main process).
     """
 
-    def __init__(self, records: Sequence[Dict[str, Any]], pin_memory: bool = False) -> None:
+    def __init__(self, records: Sequence[Dict[str, Any]], pin_memory: bool = False, *, pool: Any = None) -> None:
         self.records = records
         self.pin_memory = bool(pin_memory)
+        self.pool = pool
 
-    def __call__(self, items: Sequence[Tuple[np.ndarray, int]]) -> TopdownBatch:
+    def __call__(self, items: Sequence[Tuple[np.ndarray, Any]]) -> TopdownBatch:
+        slot = None
+        if items and isinstance(items[0][1], tuple):  # (slot, index) items of a pooled loader
+            slot = items[0][1][0]
+            items = [(img, i) for img, (_, i) in items]
         idx = [int(i) for _, i in items]
         recs = [self.records[i] for i in idx]
         encoded = bool(items) and items[0][0].ndim == 1
-        images = pack_images([img.reshape(-1, 1) if encoded else img for img, _ in items])
+        packed = None
+        if self.pool is not None and not encoded:
+            from .buffer_pool import pack_into_slot
+
+            packed = pack_into_slot(self.pool, slot, [img for img, _ in items])
+        if packed is not None:  # pixels in the slot; only offsets and sizes travel
+            offsets, sizes, channels, _ = packed
+            images = RaggedImages(torch.empty(0, dtype=torch.uint8), torch.from_numpy(offsets),
+                                  torch.from_numpy(sizes), channels)
+        else:
+            images = pack_images([img.reshape(-1, 1) if encoded else img for img, _ in items])
         if recs:
             bbox = np.concatenate([r["bbox"] for r in recs], 0).astype(np.float32)
             kp = np.concatenate([r["keypoints"] for r in recs], 0).astype(np.float32)
@@ -149,7 +172,7 @@ class TopdownCollate:
             bbox, kp, vis, score = (np.zeros((0, 4), np.float32), np.zeros((0, 0, 2), np.float32),
                                     np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
         batch = TopdownBatch(images, torch.from_numpy(bbox), torch.from_numpy(kp), torch.from_numpy(vis),
-                             torch.from_numpy(score), torch.tensor(idx, dtype=torch.int64), encoded)
+                             torch.from_numpy(score), torch.tensor(idx, dtype=torch.int64), encoded, slot)
         # pinning in a worker is wasted (the pickler copies the batch to shared memory, unpinned) and
         # starts CUDA there: pin in the main process (DataLoader(pin_memory=True)) instead
         in_worker = torch.utils.data.get_worker_info() is not None
@@ -287,6 +310,9 @@ class DevicePrefetcher:
                             dev_batch = self._copy(cpu_batch)
                             ready = torch.cuda.Event()
                             ready.record(stream)
+                        lease = getattr(cpu_batch, "lease", None)
+                        if lease is not None:  # a pool slot: reusable once the copy has completed
+                            lease.release(ready)
                         handoff.put((dev_batch, ready))
                 handoff.put(_END)
             except BaseException as e:  # re-raised on the consumer's thread
@@ -536,7 +562,9 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
                          shuffle: bool = True, pin_memory: bool = False, encoded: bool = False,
                          drop_last: bool = False, seed: Optional[int] = None,
                          multiprocessing_context: Optional[str] = None, prefetch_factor: Optional[int] = None,
-                         worker_init_fn: Optional[Any] = loader_worker_init) -> torch.utils.data.DataLoader:
+                         worker_init_fn: Optional[Any] = loader_worker_init, reuse_buffers: bool = False,
+                         max_image_size: Tuple[int, int] = (640, 640),
+                         num_buffers: Optional[int] = None) -> torch.utils.data.DataLoader:
     """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images.
 
     Each worker decodes its batch's images (one OpenCV thread per worker, see
@@ -555,6 +583,12 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
         multiprocessing_context (str, optional): e.g. ``"spawn"`` or ``"forkserver"``.
         prefetch_factor (int, optional): batches each worker prepares ahead (``DataLoader``'s, default 2).
         worker_init_fn (callable, optional): run in each worker. Defaults to :func:`loader_worker_init`.
+        reuse_buffers (bool): decode into reused shared-memory slots (page-locked on CUDA when
+            ``pin_memory``), see :mod:`pyposefast.datasets.buffer_pool`; returns a ``PooledLoader``
+            (iterable like the ``DataLoader``, which is its ``.loader``). Defaults to False.
+        max_image_size (tuple[int, int]): (w, h) of the largest image a slot holds ``batch_size`` of
+            (a batch that does not fit gets its own buffer). Defaults to (640, 640).
+        num_buffers (int, optional): slots; default ``prefetch_factor * num_workers + 4``.
     """
     gen = None
     if seed is not None:
@@ -564,6 +598,21 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
         extra["worker_init_fn"] = worker_init_fn
         if prefetch_factor is not None:
             extra["prefetch_factor"] = int(prefetch_factor)
+    if reuse_buffers and not encoded:
+        from .buffer_pool import PooledLoader, SharedImagePool, SlotBatchSampler
+
+        dataset = TopdownDecodeDataset(records)
+        slots = num_buffers or (prefetch_factor or 2) * max(int(num_workers), 1) + 4
+        pool = SharedImagePool(slots, int(batch_size) * int(max_image_size[0]) * int(max_image_size[1]) * 3,
+                               pin=pin_memory and torch.cuda.is_available())
+        base = (torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle
+                else torch.utils.data.SequentialSampler(dataset))
+        sampler = SlotBatchSampler(torch.utils.data.BatchSampler(base, batch_size, drop_last), pool)
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=TopdownCollate(records, pool=pool),
+            pin_memory=False, persistent_workers=num_workers > 0,
+            multiprocessing_context=multiprocessing_context if num_workers > 0 else None, **extra)
+        return PooledLoader(loader, pool)
     return torch.utils.data.DataLoader(
         TopdownDecodeDataset(records, encoded=encoded), batch_size=batch_size, shuffle=shuffle,
         num_workers=num_workers, collate_fn=TopdownCollate(records), drop_last=drop_last,
