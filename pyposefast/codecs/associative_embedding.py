@@ -7,6 +7,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from .._constants import device_constant
 from .. import ops
 from ..ops import _checks
 from .base import ArrayLike, BaseKeypointCodec, network_output_tensor, to_keypoint_tensors, to_output
@@ -124,7 +125,7 @@ class AssociativeEmbedding(BaseKeypointCodec):
         if vis is None:
             vis = torch.ones(kp.shape[:-1], dtype=torch.float32, device=kp.device)
         vis = vis.to(torch.float32)
-        scale = torch.from_numpy(self.scale_factor).to(kp.device)
+        scale = device_constant(self.scale_factor, torch.from_numpy(self.scale_factor).dtype, kp.device)
         src = keypoints if isinstance(keypoints, torch.Tensor) else torch.from_numpy(np.asarray(keypoints))
         # MMPose divides in the keypoints' dtype by the float32 factor (float64 input stays float64)
         kp_hm = (src.detach().to(kp.device, torch.float64) if src.dtype == torch.float64 else kp) / scale
@@ -174,7 +175,7 @@ class AssociativeEmbedding(BaseKeypointCodec):
             blur_kernel_size=self.decode_gaussian_kernel,
             center_shift=self.decode_center_shift,
         )
-        scale = torch.from_numpy(self.scale_factor).to(kp.device)
+        scale = device_constant(self.scale_factor, torch.from_numpy(self.scale_factor).dtype, kp.device)
         return kp * scale, sc, inst, counts
 
     def batch_decode(

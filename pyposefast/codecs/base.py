@@ -7,6 +7,8 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 import torch
 
+from .._constants import device_constant
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 
@@ -100,7 +102,7 @@ def encode_sample(
     visibility's floating dtype, as MMPose copies it); tensors in -> tensors out on their device.
     """
     kp, vis, as_numpy = to_keypoint_tensors(keypoints, keypoints_visible, 3, "[N, K, 2]")
-    scale = torch.from_numpy(scale_factor).to(kp.device)
+    scale = device_constant(scale_factor, torch.from_numpy(scale_factor).dtype, kp.device)
     heatmaps, weights = draw((kp / scale).unsqueeze(0), None if vis is None else vis.unsqueeze(0))
     weights = to_output(weights[0], as_numpy)
     if as_numpy and keypoints_visible is not None:
@@ -115,7 +117,7 @@ def encode_batch(
 ) -> dict:
     """A top-down batch ([B, K, 2] input-space keypoints) through a heatmap op on its device."""
     kp, vis, _ = to_keypoint_tensors(keypoints, keypoints_visible, 3, "[B, K, 2]")
-    scale = torch.from_numpy(scale_factor).to(kp.device)
+    scale = device_constant(scale_factor, torch.from_numpy(scale_factor).dtype, kp.device)
     heatmaps, weights = draw(kp / scale, vis)
     return dict(heatmaps=heatmaps, keypoint_weights=weights)
 
@@ -140,7 +142,7 @@ class HeatmapCodec(BaseKeypointCodec):
 
     def _to_input_space(self, keypoints: torch.Tensor) -> torch.Tensor:
         """Heatmap pixels -> input-image pixels (float32, as MMPose's float32 arithmetic)."""
-        scale = torch.from_numpy(self.scale_factor).to(keypoints.device)
+        scale = device_constant(self.scale_factor, torch.from_numpy(self.scale_factor).dtype, keypoints.device)
         return keypoints * scale
 
     def decode(self, encoded: ArrayLike) -> tuple[Any, Any]:

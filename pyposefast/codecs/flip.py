@@ -13,6 +13,8 @@ from typing import Optional, Sequence
 
 import torch
 
+from .._constants import device_constant
+
 __all__ = ["FLIP_MODES", "flip_heatmaps", "flip_vectors"]
 
 FLIP_MODES = ("heatmap", "udp_combined", "offset")
@@ -24,7 +26,7 @@ def _flip_index(flip_indices: Sequence[int], count: int, device: torch.device, n
         raise ValueError(f"{name} must list {count} keypoint indices, got {len(index)}")
     if count and (index.min() < 0 or index.max() >= count):
         raise ValueError(f"{name} must hold indices in [0, {count}), got {list(flip_indices)}")
-    return index.to(device)
+    return device_constant(index.numpy(), torch.long, device)
 
 
 def flip_heatmaps(

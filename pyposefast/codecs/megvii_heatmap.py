@@ -8,6 +8,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from .._constants import device_constant
 from .. import ops
 from ..ops import _checks
 from .base import ArrayLike, BaseKeypointCodec, network_output_tensor, to_output
@@ -158,7 +159,7 @@ class MegviiHeatmap(BaseKeypointCodec):
     def _heatmaps(self, kp: torch.Tensor, vis: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """kp [B, K, 2], vis [B, K] -> heatmaps [B, K, H, W] float32, weight-zero mask [B, K]."""
         W, H = self.heatmap_size
-        q = torch.trunc(kp / torch.from_numpy(self.scale_factor).to(kp.device))  # kp's dtype, as NumPy
+        q = torch.trunc(kp / device_constant(self.scale_factor, torch.from_numpy(self.scale_factor).dtype, kp.device))  # kp's dtype, as NumPy
         inside = torch.isfinite(q).all(-1) & (q >= 0).all(-1) & (q[..., 0] < W) & (q[..., 1] < H)
         considered = ~(vis < 0.5)
         drawn = considered & inside
@@ -228,7 +229,7 @@ class MegviiHeatmap(BaseKeypointCodec):
         """
         heatmaps, _ = network_output_tensor("batch_heatmaps", batch_heatmaps, 4, "[B, K, H, W]")
         keypoints, scores = ops.decode_heatmaps(heatmaps, "megvii", int(self.kernel_size))
-        return keypoints * torch.from_numpy(self.scale_factor).to(keypoints.device), scores
+        return keypoints * device_constant(self.scale_factor, torch.from_numpy(self.scale_factor).dtype, keypoints.device), scores
 
     def decode(self, encoded: ArrayLike):
         """Decode one sample's heatmaps (ndarray or Tensor [K, H, W]) into ``keypoints`` [1, K, 2] and

@@ -13,6 +13,7 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import torch
 
+from .._constants import device_constant
 from ..ops import _checks
 from .base import ArrayLike, BaseKeypointCodec
 
@@ -116,9 +117,9 @@ class RegressionLabel(BaseKeypointCodec):
         kp, as_numpy = keypoints_to_tensor(keypoints, rank, what)
         vis = visibility_to_tensor(keypoints_visible, kp)
         w, h = self.input_size
-        valid = ((kp >= 0) & (kp <= kp.new_tensor([w - 1, h - 1]))).all(dim=-1) & (vis > 0.5)
+        valid = ((kp >= 0) & (kp <= device_constant((w - 1, h - 1), kp.dtype, kp.device))).all(dim=-1) & (vis > 0.5)
         # MMPose divides by an int64 array: float64 arithmetic, one rounding to float32
-        labels = (kp.double() / kp.new_tensor([w, h], dtype=torch.float64)).to(torch.float32)
+        labels = (kp.double() / device_constant((w, h), torch.float64, kp.device)).to(torch.float32)
         weights = valid.to(torch.float32)
         if as_numpy:
             return dict(keypoint_labels=labels.numpy(), keypoint_weights=weights.numpy())
@@ -200,7 +201,7 @@ class RegressionLabel(BaseKeypointCodec):
         _check_channels(encoded.shape[-1])
         enc = encoded if encoded.is_floating_point() else encoded.to(torch.float32)
         w, h = self.input_size
-        keypoints = enc[..., :2] * enc.new_tensor([w, h])
+        keypoints = enc[..., :2] * device_constant((w, h), enc.dtype, enc.device)
         if enc.shape[-1] == 2:
             scores = torch.ones(enc.shape[:2], dtype=enc.dtype, device=enc.device)
         else:

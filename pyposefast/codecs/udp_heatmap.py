@@ -7,6 +7,7 @@ from typing import Tuple
 import numpy as np
 import torch
 
+from .._constants import device_constant
 from .. import ops
 from ..ops import _checks
 from .base import HeatmapCodec
@@ -89,8 +90,8 @@ class UDPHeatmap(HeatmapCodec):
     def _to_input_space(self, keypoints: torch.Tensor) -> torch.Tensor:
         # MMPose: keypoints / [W - 1, H - 1] * input_size
         W, H = self.heatmap_size
-        denom = torch.tensor([W - 1, H - 1], dtype=torch.float32, device=keypoints.device)
-        size = torch.tensor(self.input_size, dtype=torch.float32, device=keypoints.device)
+        denom = device_constant((W - 1, H - 1), torch.float32, keypoints.device)
+        size = device_constant(tuple(self.input_size), torch.float32, keypoints.device)
         return keypoints / denom * size
 
     def __repr__(self) -> str:

@@ -11,11 +11,11 @@ on CUDA it uses atomics and is not bit-deterministic).
 
 from __future__ import annotations
 
-import functools
 from typing import Optional, Sequence, Union
 
 import torch
 
+from .._constants import device_constant
 from ..datasets.ragged import RaggedImages
 from . import _checks
 
@@ -25,17 +25,11 @@ IMAGE_DTYPES = (torch.uint8, torch.float32, torch.float64)
 OUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 
-@functools.lru_cache(maxsize=64)
-def _device_vector(values: tuple, device: torch.device) -> torch.Tensor:
-    """Per-channel constants as a float32 tensor on ``device``, copied there once per value set."""
-    return torch.tensor(values, dtype=torch.float32, device=device)
-
-
 def _channel_vector(name: str, value, C: int, device: torch.device, nonzero: bool = False) -> torch.Tensor:
     """mean/std as float32 [C] on the images' device; checked on the host (no device sync)."""
     compiling = torch.compiler.is_compiling()
     if value is None:
-        return torch.empty(0, dtype=torch.float32, device=device) if compiling else _device_vector((), device)
+        return device_constant((), torch.float32, device)
     if isinstance(value, torch.Tensor):
         if compiling:
             return value.to(device=device, dtype=torch.float32).reshape(-1)
@@ -45,7 +39,7 @@ def _channel_vector(name: str, value, C: int, device: torch.device, nonzero: boo
         raise ValueError(f"{name} must have one value per channel ({C}), got {len(values)}")
     if nonzero and any(v == 0 for v in values):
         raise ValueError(f"{name} must be non-zero, got {values}")
-    return torch.tensor(values, dtype=torch.float32, device=device) if compiling else _device_vector(values, device)
+    return device_constant(values, torch.float32, device)
 
 
 def _check_index_values(images: RaggedImages, image_index: torch.Tensor) -> None:

