@@ -274,9 +274,10 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             if bs == batch:
                 mloader = pooled_loader if use_pool else decode_loader
             else:
+                # one batch ahead per worker: a 256-image batch is ~236 MB of pixels
                 mloader = build_topdown_loader(records, bs, workers, pin_memory=True, drop_last=True,
                                                multiprocessing_context=ctx, seed=0, reuse_buffers=use_pool,
-                                               max_image_size=(640, 480))
+                                               max_image_size=(640, 480), prefetch_factor=1 if workers else None)
             mprefetch = DevicePrefetcher(mloader, device)
             fixed = mpipe(_first(mprefetch), generator=gen)
             only = _time_loop([None] * (batches + 4), lambda _: step(fixed["inputs"], fixed), batches, sync)

@@ -342,7 +342,13 @@ class DevicePrefetcher:
             stop.set()
             for _ in range(self.max_device_batches):
                 slots.release()
-            thread.join(timeout=5.0)
+            # the thread may be waiting for the loader's next batch: let it finish before the loader
+            # is iterated again (a persistent-workers DataLoader resets the same iterator)
+            thread.join(timeout=60.0)
+            if thread.is_alive():
+                import warnings
+
+                warnings.warn("DevicePrefetcher: the loader thread did not stop within 60 s", RuntimeWarning)
 
 
 def _device_tensors(batch: Any) -> List[Tensor]:
