@@ -167,3 +167,22 @@ def test_loader_on_synthetic_bottomup_records(tmp_path):
         assert int(out["keypoint_indices"][..., 1].sum()) > 0  # some visible keypoints land on the map
         seen += len(batch)
     assert seen == len(recs)
+
+
+@pytest.mark.cuda
+def test_cuda_matches_cpu(tmp_path):
+    from tests.conftest import CUDA
+
+    if not CUDA:
+        pytest.skip("needs a CUDA build of pyposefast and a visible GPU")
+    recs = _records(tmp_path, np.random.default_rng(5))
+    ds = BottomupDecodeDataset(recs)
+    batch = BottomupCollate(recs)([ds[i] for i in range(len(recs))])
+    pipe = BottomupBatchPipeline(SIZE, AssociativeEmbedding(SIZE, (16, 16), 2.0), flip_indices=META["flip_indices"])
+    draws = BottomupBatchPipeline.draw(len(recs), generator=torch.Generator().manual_seed(9))
+    cpu = pipe(batch, draws)
+    gpu = pipe(batch.to("cuda"), draws.cuda())
+    for key in ("inputs", "keypoints", "heatmaps", "warp_mat"):
+        np.testing.assert_allclose(gpu[key].cpu().numpy(), cpu[key].numpy(), atol=1e-3, err_msg=key)
+    assert torch.equal(gpu["keypoint_indices"].cpu(), cpu["keypoint_indices"])
+    assert (gpu["heatmap_mask"].cpu() == cpu["heatmap_mask"]).float().mean() > 0.99
