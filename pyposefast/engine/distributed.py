@@ -54,7 +54,9 @@ def init_distributed(device: torch.device, timeout_s: float = 1800.0) -> bool:
 
     Args:
         device (torch.device): this process's device; CUDA selects NCCL (and sets the current
-            device), anything else gloo.
+            device), anything else gloo. The environment variable ``PYPOSEFAST_DIST_BACKEND``
+            (``nccl`` or ``gloo``) overrides the choice, e.g. gloo for several processes sharing
+            one GPU (NCCL refuses two ranks on one device).
         timeout_s (float): collective timeout in seconds.
 
     Returns:
@@ -70,7 +72,11 @@ def init_distributed(device: torch.device, timeout_s: float = 1800.0) -> bool:
         raise RuntimeError("WORLD_SIZE > 1 but torch.distributed is not available in this build of torch")
     import datetime
 
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    backend = os.environ.get("PYPOSEFAST_DIST_BACKEND") or ("nccl" if device.type == "cuda" else "gloo")
+    if backend not in ("nccl", "gloo"):
+        raise ValueError(f"PYPOSEFAST_DIST_BACKEND must be 'nccl' or 'gloo', got {backend!r}")
+    if backend == "nccl" and device.type != "cuda":
+        raise ValueError(f"the nccl backend needs CUDA devices, got {device}")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
