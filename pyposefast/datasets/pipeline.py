@@ -569,8 +569,8 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
                          drop_last: bool = False, seed: Optional[int] = None,
                          multiprocessing_context: Optional[str] = None, prefetch_factor: Optional[int] = None,
                          worker_init_fn: Optional[Any] = loader_worker_init, reuse_buffers: bool = False,
-                         max_image_size: Tuple[int, int] = (640, 640),
-                         num_buffers: Optional[int] = None) -> torch.utils.data.DataLoader:
+                         max_image_size: Tuple[int, int] = (640, 640), num_buffers: Optional[int] = None,
+                         batch_sampler: Optional[Iterable[Sequence[int]]] = None) -> torch.utils.data.DataLoader:
     """A ``DataLoader`` of :class:`TopdownBatch` whose workers only decode images.
 
     Each worker decodes its batch's images (one OpenCV thread per worker, see
@@ -595,6 +595,9 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
         max_image_size (tuple[int, int]): (w, h) of the largest image a slot holds ``batch_size`` of
             (a batch that does not fit gets its own buffer). Defaults to (640, 640).
         num_buffers (int, optional): slots; default ``prefetch_factor * num_workers + 4``.
+        batch_sampler (iterable of index lists, optional): the batches (e.g. a trainer's resumable
+            order); ``batch_size`` is then the largest batch (it sizes the slots) and ``shuffle`` /
+            ``drop_last`` / ``seed`` are not used.
     """
     gen = None
     if seed is not None:
@@ -611,17 +614,22 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
         slots = num_buffers or (prefetch_factor or 2) * max(int(num_workers), 1) + 4
         pool = SharedImagePool(slots, int(batch_size) * int(max_image_size[0]) * int(max_image_size[1]) * 3,
                                pin=pin_memory and torch.cuda.is_available())
-        base = (torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle
-                else torch.utils.data.SequentialSampler(dataset))
-        sampler = SlotBatchSampler(torch.utils.data.BatchSampler(base, batch_size, drop_last), pool)
+        if batch_sampler is None:
+            base = (torch.utils.data.RandomSampler(dataset, generator=gen) if shuffle
+                    else torch.utils.data.SequentialSampler(dataset))
+            batch_sampler = torch.utils.data.BatchSampler(base, batch_size, drop_last)
+        sampler = SlotBatchSampler(batch_sampler, pool)
         loader = torch.utils.data.DataLoader(
             dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=TopdownCollate(records, pool=pool),
             pin_memory=False, persistent_workers=num_workers > 0,
             multiprocessing_context=multiprocessing_context if num_workers > 0 else None, **extra)
         return PooledLoader(loader, pool)
+    if batch_sampler is not None:
+        extra["batch_sampler"] = batch_sampler
+    else:
+        extra.update(batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
     return torch.utils.data.DataLoader(
-        TopdownDecodeDataset(records, encoded=encoded), batch_size=batch_size, shuffle=shuffle,
-        num_workers=num_workers, collate_fn=TopdownCollate(records), drop_last=drop_last,
+        TopdownDecodeDataset(records, encoded=encoded), num_workers=num_workers, collate_fn=TopdownCollate(records),
         pin_memory=pin_memory and torch.cuda.is_available(), persistent_workers=num_workers > 0, generator=gen,
         multiprocessing_context=multiprocessing_context if num_workers > 0 else None, **extra)
 

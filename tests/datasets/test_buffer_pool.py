@@ -95,3 +95,10 @@ def test_cuda_pooled_loader_through_prefetcher(records):
             assert torch.equal(a.images.data, b.images.data.cpu()) and torch.equal(a.index, b.index.cpu())
     torch.cuda.synchronize()
     assert pooled.pool.acquire() is not None
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_custom_batch_sampler(records, reuse):
+    order = [[3, 0], [1], [2, 4, 0]]
+    got = list(build_topdown_loader(records, 3, 0, batch_sampler=order, reuse_buffers=reuse, max_image_size=(96, 72)))
+    assert [b.index.tolist() for b in got] == order
