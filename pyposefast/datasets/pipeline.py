@@ -234,7 +234,7 @@ def loader_worker_init(worker_id: int) -> None:
     Forked workers are left alone: reconfiguring OpenCV's thread pool in a child forked while the
     parent's pool threads existed can deadlock on a mutex copied in the locked state (seen under
     load). Decoding never uses that pool, so forked decode workers lose nothing; the per-sample path
-    (``cv2.warpAffine``) should use spawned workers to get one thread each.
+    (``cv2.warpAffine``) should use ``forkserver`` workers to get one thread each.
     """
     if os.getpid() == _IMPORT_PID:  # imported in this process: spawned / forkserver child
         cv2.setNumThreads(1)
