@@ -2,9 +2,11 @@
 
 Data flow (see ``DESIGN.md``)::
 
-    records ─► TopdownDecodeDataset (worker: read + decode, HWC uint8 BGR) ─► TopdownCollate
-        ─► TopdownBatch (RaggedImages + boxes/keypoints [N, ...]) ─► DevicePrefetcher (double-buffered
-        non-blocking copy) ─► TopdownBatchPipeline on the device: box -> centre/scale, RandomFlip,
+    records ─► TopdownDecodeDataset (worker: read + decode, HWC uint8 BGR) ─► TopdownCollate (worker:
+        packs the images into one shared-memory buffer, or a reused pool slot) ─► TopdownBatch
+        (RaggedImages + boxes/keypoints [N, ...]) ─► DevicePrefetcher (background thread: side-stream
+        non-blocking copy, event hand-off, <= 2 raw batches on the device) ─► TopdownBatchPipeline
+        on the device (no host sync): box -> centre/scale, RandomFlip,
         RandomHalfBody, RandomBBoxTransform (draws from one [N, 10] uniform tensor), warp matrices
         (flip folded in), ops.warp_affine with fused BGR->RGB + normalisation, keypoint transform,
         codec.batch_encode, keypoint weights.
