@@ -52,7 +52,8 @@ def test_quick_demo_writes_report_pngs_and_curve(tmp_path, monkeypatch, capsys):
 def test_demo_model_checks_its_arguments():
     model = demo_model((64, 96), width=8)
     assert model.head.decoder.heatmap_size == (16, 24)
-    assert sum(p.numel() for p in demo_model().parameters()) / 1e6 == pytest.approx(3.19, abs=0.01)
+    assert sum(p.numel() for p in demo_model(head="heatmap").parameters()) / 1e6 == pytest.approx(3.19, abs=0.01)
+    assert sum(p.numel() for p in demo_model(head="multiscale").parameters()) / 1e6 == pytest.approx(2.87, abs=0.01)
     with pytest.raises(ValueError, match="multiples of 32"):
         demo_model((100, 128))
     with pytest.raises(ValueError, match="width"):
