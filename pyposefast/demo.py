@@ -30,7 +30,7 @@ DEMO_MODEL = "demo_resnet18-w32_coco_128x96"
 
 
 def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17, flip_test: bool = True,
-               width: int = 32, sigma: float = 2.0, head: str = "multiscale") -> Any:
+               width: int = 32, sigma: float = 2.0, head: str = "multiscale", unbiased: bool = False) -> Any:
     """The demo's small top-down model: a ResNet-18 of base width ``width`` (32: a quarter of the
     standard's FLOPs) and a head (``head``) to keypoints, flip test. The default ``'multiscale'`` head
     concatenates the four stages at stride 4 and predicts MSRAHeatmap heatmaps (2.9 M parameters at
@@ -47,6 +47,7 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
             ResNet stages resized to stride 4 and concatenated, as HRNetV2's head does, then a 1x1 and a
             3x3 conv of ``2 * width`` channels; MSRAHeatmap) or ``'simcc'`` (2 deconvs to stride 8, then
             SimCC's per-axis classification, SimCCLabel split 2).
+        unbiased (bool): heatmap heads: DARK (sub-pixel target centres and DARK decoding).
 
     Returns:
         TopdownPoseEstimator: random weights.
@@ -72,11 +73,13 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
 
         backbone = ResNet(18, stem_channels=c, base_channels=c, out_indices=(0, 1, 2, 3))
         neck = FeatureMapProcessor(concat=True)
-        codec: Any = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma))
+        codec: Any = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma),
+                                 unbiased=bool(unbiased))
         module: Any = HeatmapHead(15 * c, num_keypoints, deconv_out_channels=None, conv_out_channels=(2 * c, 2 * c),
                                   conv_kernel_sizes=(1, 3), decoder=codec)
     elif head == "heatmap":
-        codec = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma))
+        codec = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma),
+                            unbiased=bool(unbiased))
         module = HeatmapHead(8 * c, num_keypoints, deconv_out_channels=(2 * c, 2 * c, 2 * c),
                                   deconv_kernel_sizes=(4, 4, 4), decoder=codec)
     else:
@@ -100,6 +103,7 @@ class DemoSettings:
     head: str = "multiscale"  # demo_model head (converges fastest from scratch of the three; see the report)
     augment: str = "light"  # "light": flip, shift, scale 0.75-1.25, rotation +-30 (p 0.3); "mmpose": MMPose's defaults
     sigma: float = 2.0  # demo_model target sigma
+    unbiased: bool = False  # demo_model DARK targets and decoding
     epochs: int = 8
     batch_size: int = 16
     lr: float = 1.5e-3
@@ -270,7 +274,7 @@ def run_demo(work_dir: str = "pyposefast_demo", *, quick: bool = False, device: 
 
     # 2. train
     meta = dataset_meta("coco")
-    model = demo_model(tuple(s.input_size), width=s.width, head=s.head, sigma=s.sigma)
+    model = demo_model(tuple(s.input_size), width=s.width, head=s.head, sigma=s.sigma, unbiased=s.unbiased)
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     train_data = TopdownTrainData(train_set, meta, model.head.decoder, tuple(s.input_size), s.batch_size,
                                   num_workers=s.num_workers, device=dev, seed=s.seed, **_augmentation(s.augment))

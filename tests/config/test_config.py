@@ -109,7 +109,8 @@ def test_resolve_fills_every_default():
     cfg = resolve_config(minimal(data={"val": {"type": "coco", "ann_file": "v.json"}}, metric={"type": "CocoMetric"},
                                  train={"max_epochs": 2}))
     assert cfg["model"] == {"type": "demo_resnet18-w32_coco_128x96", "input_size": [96, 128], "num_keypoints": 17,
-                            "flip_test": True, "width": 8, "sigma": 2.0, "head": "multiscale"}
+                            "flip_test": True, "width": 8, "sigma": 2.0, "head": "multiscale",
+                            "unbiased": False}
     assert cfg["data"]["val"]["img_prefix"] == "" and cfg["data"]["val"]["bbox_file"] is None
     assert cfg["data"]["batch_size"] == 64 and cfg["data"]["metainfo"] == "coco"
     assert cfg["metric"]["nms_thr"] == 0.9 and cfg["metric"]["ann_file"] is None
