@@ -180,6 +180,19 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     ctx = "forkserver" if workers > 0 else None
     read_ms, decode_ms = _decode_costs(records, 16 if quick else 64)
 
+    out(f"pipeline throughput, top-down COCO 256x192 from 640x480 JPEGs (decode included), {workers} workers, "
+        f"device {device.type}" + (f" ({torch.cuda.get_device_name(device)})" if cuda else "")
+        + f", {torch.get_num_threads()} main-process threads")
+    out(f"one core: read {read_ms:.2f} ms + decode {decode_ms:.2f} ms per image -> decode ceiling with {workers} "
+        f"workers ~{workers * 1e3 / (read_ms + decode_ms):.0f} images/s")
+    out(f"{'path':<52} {'batch':>5} {'samples/s':>10}  notes")
+
+    def row(key: str, label: str, bs: int) -> None:  # printed as soon as measured (partial runs keep rows)
+        if key in results:
+            out(f"{label:<52} {bs:>5} {results[key]:>10.1f}  {notes.get(key, '')}")
+        elif key in notes:
+            out(f"{label:<52} {bs:>5} {'-':>10}  {notes[key]}")
+
     def loader(bs: int, encoded: bool = False, pin: bool = True):
         return build_topdown_loader(records, bs, workers, pin_memory=cuda and pin and not encoded, drop_last=True,
                                     encoded=encoded, multiprocessing_context=ctx, seed=0)
@@ -187,6 +200,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     # 1. the loader alone: workers decode and pack; the ceiling of any decode-in-workers path
     decode_loader = loader(batch)
     results["loader_only"] = _time_loop(decode_loader, lambda b: len(b), batches, lambda: None).rate
+    row("loader_only", "workers decode + pack only (loader ceiling)", batch)
 
     # 2. per-sample path: everything in the workers, then normalisation on the device
     ps = T.Compose([
@@ -209,6 +223,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         return b[0].shape[0]
 
     results["per_sample"] = _time_loop(ps_loader, consume_ps, batches, sync).rate
+    row("per_sample", "per-sample (MMPose-style, in workers)", batch)
     del ps_loader
 
     # 3. the batched pipeline fed by the workers (decode included)
@@ -222,10 +237,12 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     fed = _time_loop(prefetch, consume_dev, batches, sync)
     results["device_pipeline"] = fed.rate
     notes["device_pipeline"] = f"main thread: {fed.wait_ms:.1f} ms/batch waiting for data, {fed.busy_ms:.1f} in the pipeline"
+    row("device_pipeline", f"batched pipeline on {device.type}, workers decode", batch)
     resident = _first(prefetch)
     alone = _time_loop([resident] * (batches + 4), consume_dev, batches, sync)
     results["device_only"] = alone.rate
     notes["device_only"] = f"{alone.busy_ms:.1f} ms/batch of host time to launch it"
+    row("device_only", "pipeline alone (resident raw batch)", batch)
 
     # reused shared-memory slots (page-locked on CUDA): no per-batch allocation, faults or pin copy
     pooled_loader = build_topdown_loader(records, batch, workers, pin_memory=cuda, drop_last=True,
@@ -235,11 +252,13 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     results["device_pipeline_pooled"] = pooled.rate
     notes["device_pipeline_pooled"] = (f"main thread waits {pooled.wait_ms:.1f} ms/batch for data"
                                        + ("" if not cuda else f"; slots page-locked: {pooled_loader.pool.pinned}"))
+    row("device_pipeline_pooled", "batched pipeline, reused shared buffers", batch)
     if cuda:  # without the loader's pin thread: pageable copies from the prefetch thread
         unpinned_loader = loader(batch, pin=False)
         unpinned = _time_loop(DevicePrefetcher(unpinned_loader, device), consume_dev, batches, sync)
         results["device_pipeline_unpinned"] = unpinned.rate
         notes["device_pipeline_unpinned"] = f"main thread waits {unpinned.wait_ms:.1f} ms/batch for data"
+        row("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch)
         del unpinned_loader
         import importlib.util
 
@@ -253,6 +272,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             del nv_loader
         else:
             notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
+        row("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch)
 
     train_rows: List[Tuple[str, str, int]] = []
     # the fastest feed measured above feeds training
@@ -303,27 +323,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             notes[f"{key}_train"] = f"{only.busy_ms:.1f} ms/batch host time"
             train_rows += [(f"{key}_train", f"{name} train step alone (bf16)", bs),
                            (f"{key}_train_with_pipeline", f"{name} fed ({feeds[feed]})", bs)]
+            for r in train_rows[-2:]:
+                row(*r)
             del mprefetch, mloader, model, fixed
             torch.cuda.empty_cache()
 
-    out(f"pipeline throughput, top-down COCO 256x192 from 640x480 JPEGs (decode included), {workers} workers, "
-        f"device {device.type}" + (f" ({torch.cuda.get_device_name(device)})" if cuda else "")
-        + f", {torch.get_num_threads()} main-process threads")
-    out(f"one core: read {read_ms:.2f} ms + decode {decode_ms:.2f} ms per image -> decode ceiling with {workers} "
-        f"workers ~{workers * 1e3 / (read_ms + decode_ms):.0f} images/s")
-    out(f"{'path':<52} {'batch':>5} {'samples/s':>10}  notes")
-    labels = [("loader_only", "workers decode + pack only (loader ceiling)", batch),
-              ("per_sample", "per-sample (MMPose-style, in workers)", batch),
-              ("device_pipeline", f"batched pipeline on {device.type}, workers decode", batch),
-              ("device_pipeline_pooled", "batched pipeline, reused shared buffers", batch),
-              ("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch),
-              ("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch),
-              ("device_only", "pipeline alone (resident raw batch)", batch)] + train_rows
-    for key, label, bs in labels:
-        if key in results:
-            out(f"{label:<52} {bs:>5} {results[key]:>10.1f}  {notes.get(key, '')}")
-        elif key in notes:
-            out(f"{label:<52} {bs:>5} {'-':>10}  {notes[key]}")
     out(f"speed-up of the batched pipeline over the per-sample path: "
         f"{results['device_pipeline'] / results['per_sample']:.2f}x")
     if cuda:
