@@ -136,7 +136,8 @@ def _train_step_fn(model, optimizer, target_keys: List[str]):
 
 def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print,
                  data_root: Optional[str] = None, num_workers: Optional[int] = None,
-                 batch_size: Optional[int] = None) -> Dict[str, float]:
+                 batch_size: Optional[int] = None, batches: Optional[int] = None,
+                 num_images: Optional[int] = None) -> Dict[str, float]:
     """Measure and print the throughput table (samples/s), one run.
 
     Args:
@@ -146,6 +147,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         data_root (str, optional): where the synthetic dataset is (generated if absent).
         num_workers (int, optional): data-loader workers for every row; default ``os.cpu_count()``.
         batch_size (int, optional): batch of the throughput rows. Defaults to 64 (32 quick).
+        batches (int, optional): timed batches per row. Defaults to 60 (4 quick).
+        num_images (int, optional): synthetic 640x480 images. Defaults to 300 (40 quick).
 
     Returns:
         dict: samples/s per row: ``loader_only`` (workers decode + pack, nothing else),
@@ -162,9 +165,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     device = torch.device("cuda" if use_cuda and torch.cuda.is_available() else "cpu")
     workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
     batch = batch_size or (32 if quick else 64)
-    batches = 4 if quick else 60
+    batches = batches or (4 if quick else 60)
     root = data_root or os.path.join(tempfile.gettempdir(), "pyposefast_bench_synthetic")
-    paths = generate_synthetic_coco(root, num_train=40 if quick else 300, num_val=1, image_size=(640, 480), seed=0)
+    paths = generate_synthetic_coco(root, num_train=num_images or (40 if quick else 300), num_val=1, image_size=(640, 480), seed=0)
     records = load_coco_keypoints(paths["train_ann"], paths["train_img_prefix"]).records
     # an epoch longer than any timed loop (no epoch boundary inside a measurement)
     records = records * max(1, -(-(batches + 8) * 256 // max(len(records), 1)))
