@@ -299,10 +299,14 @@ class DevicePrefetcher:
         handoff: "queue.Queue[Any]" = queue.Queue()
         stop = threading.Event()
 
+        # the loader's workers start here, on the calling (main) thread: starting worker processes
+        # from the copy thread hung on the H100 machine (a forkserver launch that never returned)
+        batches = iter(self.loader)
+
         def produce() -> None:
             try:
                 with torch.cuda.device(self.device):
-                    for cpu_batch in self.loader:
+                    for cpu_batch in batches:
                         while not slots.acquire(timeout=0.05):
                             if stop.is_set():
                                 return
