@@ -87,6 +87,9 @@ def _add_run_parsers(sub: Any) -> None:
     p.add_argument("--quick", action="store_true", help="a < 1 minute smoke run (tiny data and schedule, low AP)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when available)")
     p.add_argument("--epochs", type=int, default=None, help="override the number of training epochs")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's, one per core; use 1 on a machine other "
+                        "processes keep busy: oversubscribed threads slow training down several times)")
     p.set_defaults(func=demo_command)
 
     p = sub.add_parser("train", help="train a top-down model from a YAML config",
@@ -228,6 +231,12 @@ def demo_command(args: argparse.Namespace) -> int:
     """``pyposefast demo [--work-dir DIR] [--quick]``."""
     from .demo import run_demo
 
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise CliError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     report = run_demo(args.work_dir, quick=args.quick, device=args.device, epochs=args.epochs)
     return 0 if report is not None else 1
 
