@@ -343,6 +343,11 @@ class TopdownValData:
     Iterating yields ``{"inputs": Tensor[B, 3, h, w] float32, "bbox_center": Tensor[B, 2] float32,
     "bbox_scale": Tensor[B, 2] float32, "index": Tensor[B] int64 (CPU; record indices)}``. Under
     ``torch.distributed`` each rank takes every ``world_size``-th record (no padding).
+
+    ``records`` keep the ground truth :func:`pyposefast.engine.evaluate` hands the metric per
+    instance (``keypoints`` [1, K, 2], ``keypoints_visible`` [1, K], ``bbox`` [1, 4], ``head_size``
+    [1, 1] of MPII records, ``box_size``); ``ground_truth`` is False with ``bbox_file`` (detections
+    have dummy keypoints, so only ``CocoMetric``-style metrics can score them).
     """
 
     def __init__(self, records: Optional[Records], meta: Union[str, Dict[str, Any]], input_size: Tuple[int, int],
@@ -367,6 +372,9 @@ class TopdownValData:
                                                 score_thr=bbox_score_thr).records
         else:
             self.records = gt
+        # whether records carry ground truth (keypoints, visibility, head sizes ...) a metric can
+        # score against: ground-truth boxes do, detections' dummy keypoints do not
+        self.ground_truth = bbox_file is None
         if not self.records:
             raise ValueError("no validation records (empty records / no detections above the threshold)")
         self._device = None if device is None else torch.device(device)

@@ -78,18 +78,57 @@ def predict_topdown(model: nn.Module, val_data: Any, *, amp: Optional[str] = Non
             "bbox_scale": torch.cat(scales).cpu().numpy().astype(np.float32)}
 
 
-def _samples(records: List[Dict[str, Any]], pred: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
-    """MMPose-style data samples (one per instance) from the stacked predictions."""
+# record key -> ``gt_instances`` key: what MMPose's ``PackPoseInputs`` packs for the metrics
+# (``instance_mapping_table``), plus AFLW's ``box_size`` (an ``NME`` ``norm_item``).
+GT_INSTANCE_KEYS = (("bbox", "bboxes"), ("keypoints", "keypoints"), ("keypoints_visible", "keypoints_visible"),
+                    ("head_size", "head_size"), ("box_size", "box_size"))
+# what detection-box records (``bbox_file``) do not have: their keypoints are dummies
+_GROUND_TRUTH_KEYS = ("keypoints", "keypoints_visible", "head_size", "box_size")
+
+
+def _gt_instances(rec: Dict[str, Any], ground_truth: bool) -> Dict[str, np.ndarray]:
+    """The record's ground truth as ``gt_instances`` entries (one instance): ``bboxes`` [1, 4]
+    float32 (x1, y1, x2, y2), ``keypoints`` [1, K, 2] float32 (image pixels), ``keypoints_visible``
+    [1, K] float32, and when the record has them ``head_size`` [1, 1] (MPII, PCKh) and ``box_size``
+    [1] (an NME normaliser). Without ``ground_truth`` (detected boxes) only ``bboxes``."""
+    out: Dict[str, np.ndarray] = {}
+    for key, packed in GT_INSTANCE_KEYS:
+        if key not in rec or rec[key] is None or (not ground_truth and key in _GROUND_TRUTH_KEYS):
+            continue
+        value = np.asarray(rec[key])
+        if key == "bbox":
+            value = value.astype(np.float32).reshape(1, 4)
+        elif key == "keypoints":
+            value = value.astype(np.float32).reshape(1, -1, value.shape[-1])
+        elif key == "keypoints_visible":
+            value = value.astype(np.float32).reshape(1, -1)
+        out[packed] = value
+    return out
+
+
+def _samples(records: List[Dict[str, Any]], pred: Dict[str, np.ndarray], *,
+             ground_truth: bool = True) -> List[Dict[str, Any]]:
+    """MMPose-style data samples (one per instance) from the stacked predictions.
+
+    Each sample: ``id``, ``img_id``, ``pred_instances`` (``keypoints`` [1, K, 2] float32 image
+    pixels, ``keypoint_scores`` [1, K], ``bboxes`` [1, 4], ``bbox_scores`` [1]), ``gt_instances``
+    (``bbox_scales`` [1, 2] padded box size, ``bbox_scores`` [1], and the record's ground truth as
+    :func:`_gt_instances` packs it), plus ``ori_shape`` / ``raw_ann_info`` / ``category_id`` when
+    the record has them: what ``CocoMetric``, ``PCKAccuracy``, ``MpiiPCKAccuracy``,
+    ``JhmdbPCKAccuracy``, ``AUC``, ``EPE`` and ``NME`` read.
+    """
     out = []
     kp, sc, scale = pred["keypoints"], pred["keypoint_scores"], pred["bbox_scale"]
     for j, i in enumerate(pred["index"].tolist()):
         rec = records[i]
         bbox = np.asarray(rec["bbox"], np.float32).reshape(1, 4)
         bbox_score = np.asarray(rec.get("bbox_score", [1.0]), np.float32).reshape(1)
+        gt = _gt_instances(rec, ground_truth)
+        gt.update(bbox_scales=scale[j:j + 1], bbox_scores=bbox_score)
         sample = {"id": rec.get("id", i), "img_id": rec["img_id"],
                   "pred_instances": {"keypoints": kp[j:j + 1], "keypoint_scores": sc[j:j + 1], "bboxes": bbox,
                                      "bbox_scores": bbox_score},
-                  "gt_instances": {"bbox_scales": scale[j:j + 1], "bbox_scores": bbox_score}}
+                  "gt_instances": gt}
         if "img_shape" in rec:
             sample["ori_shape"] = tuple(rec["img_shape"])
         if rec.get("raw_ann_info") is not None:
@@ -111,13 +150,17 @@ def evaluate(model: nn.Module, val_data: Any, metric: Any, *, amp: Optional[str]
     Args:
         model (nn.Module): a ``TopdownPoseEstimator`` (or DDP around one), on its device.
         val_data (TopdownValData): crops, boxes and records.
-        metric: e.g. ``CocoMetric(ann_file=...)``; its ``dataset_meta`` is set from
-            ``val_data.meta`` when unset.
+        metric: e.g. ``CocoMetric(ann_file=...)``, ``PCKAccuracy``, ``MpiiPCKAccuracy``, ``AUC``,
+            ``EPE``, ``NME`` (each data sample carries the record's ground truth, see
+            :func:`_samples`); its ``dataset_meta`` is set from ``val_data.meta`` when unset.
         amp (str, optional): ``'bf16'`` / ``'fp16'`` autocast for the forward passes.
         batch_process (int): samples per ``metric.process`` call.
 
     Returns:
-        dict[str, float]: the metric's results (e.g. ``coco/AP``, ``coco/AR`` ...).
+        dict[str, float]: the metric's results (e.g. ``coco/AP``, ``coco/AR`` ..., ``PCKh``, ``NME``).
+
+    Raises:
+        ValueError: a metric needing ground-truth keypoints on detection boxes (``bbox_file``).
     """
     if metric is None or not hasattr(metric, "process") or not hasattr(metric, "evaluate"):
         raise TypeError(f"metric must have process() and evaluate() (e.g. CocoMetric), got {type(metric).__name__}")
@@ -131,9 +174,16 @@ def evaluate(model: nn.Module, val_data: Any, metric: Any, *, amp: Optional[str]
             merged = {k: v[order] for k, v in merged.items()}
             if getattr(metric, "dataset_meta", None) is None:
                 metric.dataset_meta = dict(val_data.meta)
-            samples = _samples(val_data.records, merged)
-            for s in range(0, len(samples), batch_process):
-                metric.process(None, samples[s:s + batch_process])
+            ground_truth = bool(getattr(val_data, "ground_truth", True))
+            samples = _samples(val_data.records, merged, ground_truth=ground_truth)
+            try:
+                for s in range(0, len(samples), batch_process):
+                    metric.process(None, samples[s:s + batch_process])
+            except ValueError as e:
+                if ground_truth or "gt_instances" not in str(e):
+                    raise
+                raise ValueError(f"{type(metric).__name__} needs ground-truth keypoints, but val_data's boxes are "
+                                 f"detections (bbox_file), which have none: {e}") from None
             result = metric.evaluate()
         except Exception as e:  # tell the other ranks instead of leaving them waiting
             result = e
