@@ -1,6 +1,7 @@
 """Tests generated from ``list_models()``: for every entry point forward shapes, state-dict round
-trip and one training step; predict through the codecs, torch.compile (aot_eager) on
-one model (RTMPose-t), FLOPs."""
+trip and one training step; torch.compile (aot_eager) forward for the smallest entry point of every
+architecture family (the family is the name's first token without its size); predict through the
+codecs, FLOPs."""
 
 from __future__ import annotations
 
@@ -170,8 +171,39 @@ def test_bottomup_merge_outputs_with_flip():
     assert hm.shape == (1, 17, 64, 64) and tags.shape == (1, 34, 64, 64)
 
 
-def test_compile_aot_eager():
-    model, x = _build("rtmpose-t_coco_256x192")
+def _family(name: str) -> str:
+    """``rtmpose-m_coco_256x192`` -> ``rtmpose``, ``resnet101_...`` -> ``resnet``, ``videopose3d-27f_h36m``
+    -> ``videopose3d``."""
+    return re.sub(r"(-w?\d+f?|-[tsmlb]|\d+)$", "", name.split("_")[0])
+
+
+def _smallest_per_family() -> list[str]:
+    sizes = {"t": 0, "s": 1, "m": 2, "b": 3, "l": 4}
+
+    def cost(name: str) -> tuple:
+        token = name.split("_")[0]
+        number = re.search(r"(\d+)f?$", token)
+        letter = re.search(r"-([tsmbl])$", token)
+        return ("_coco_" not in name, int(number.group(1)) if number else 0, sizes[letter.group(1)] if letter else 0)
+
+    families: dict[str, str] = {}
+    for name in sorted(NAMES, key=cost):
+        families.setdefault(_family(name), name)
+    return sorted(families.values())
+
+
+COMPILE_NAMES = _smallest_per_family()
+
+
+def test_compile_covers_every_family():
+    assert {_family(n) for n in COMPILE_NAMES} == {_family(n) for n in NAMES}
+    assert "rtmpose-t_coco_256x192" in COMPILE_NAMES and "videopose3d-27f_h36m" in COMPILE_NAMES
+
+
+@pytest.mark.parametrize("name", COMPILE_NAMES)
+def test_compile_aot_eager(name):
+    torch._dynamo.reset()
+    model, x = _build(name)
     model.eval()
     compiled = torch.compile(model, backend="aot_eager")
     with torch.no_grad():
