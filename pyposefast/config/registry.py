@@ -300,7 +300,8 @@ def build(family: str, spec: Any, key: str, **extra: Any) -> Any:
 
 
 def join_root(root: Optional[str], path: Optional[str]) -> Optional[str]:
-    """``path`` joined to ``root`` unless it is absolute, empty or None (MMPose's ``data_root``)."""
-    if not path or root is None or os.path.isabs(path):
+    """``path`` joined to ``root`` unless it is absolute or None (MMPose's ``data_root``); an empty
+    path is ``root`` itself (MMPose's ``data_prefix=dict(img='')``)."""
+    if path is None or root is None or os.path.isabs(path):
         return path
-    return os.path.join(root, path)
+    return os.path.join(root, path) if path else root
