@@ -13,11 +13,12 @@ import os
 import random
 import re
 import shutil
-import tempfile
 from typing import Any, Dict, List, Union
 
 import numpy as np
 import torch
+
+from .._atomic import atomic_write, fsync_dir
 
 __all__ = ["save_checkpoint", "load_checkpoint_file", "copy_atomic", "link_atomic", "rotate_checkpoints",
            "remove_stale_temporaries",
@@ -25,25 +26,6 @@ __all__ = ["save_checkpoint", "load_checkpoint_file", "copy_atomic", "link_atomi
 
 CHECKPOINT_FORMAT = "pyposefast-trainer/1"
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. not permitted on this platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(path: PathLike, state: Dict[str, Any]) -> str:
@@ -63,19 +45,8 @@ def save_checkpoint(path: PathLike, state: Dict[str, Any]) -> str:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
+    with atomic_write(path) as f:
+        torch.save(state, f)
     return path
 
 
@@ -100,20 +71,8 @@ def load_checkpoint_file(path: PathLike, map_location: Any = "cpu") -> Dict[str,
 def copy_atomic(src: PathLike, dst: PathLike) -> str:
     """Copy ``src`` to ``dst`` through a temporary file and ``os.replace``."""
     dst = os.fspath(dst)
-    folder = os.path.dirname(os.path.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(dst) + ".", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, _umask_mode())
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 22)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
+    with atomic_write(dst) as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out, 1 << 22)
     return dst
 
 
@@ -133,7 +92,7 @@ def link_atomic(target: PathLike, link: PathLike) -> str:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         return copy_atomic(target, link)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return link
 
 

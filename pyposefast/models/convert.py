@@ -4,11 +4,11 @@ model (what ``pyposefast convert-mmpose-checkpoint`` runs)."""
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any, Union
 
 import torch
 
+from .._atomic import atomic_write
 from .checkpoint import load_checkpoint, read_checkpoint
 from .zoo import build_model
 
@@ -56,15 +56,6 @@ def convert_mmpose_checkpoint(src: Union[str, os.PathLike], dst: Union[str, os.P
     meta = {"model": model_name, "source": os.path.abspath(src),
             "model_overrides": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model_overrides.items()}}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=".convert-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"state_dict": state_dict, "meta": meta}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(dst) as f:
+        torch.save({"state_dict": state_dict, "meta": meta}, f)
     return meta
