@@ -74,6 +74,18 @@ def read_log(work_dir: str) -> tuple:
     return train, val, other
 
 
+def write_config(args: argparse.Namespace, root: str, name: str, nprocs: int) -> tuple:
+    """The run's folder ``<out>/<name>`` and its config (per-process batch = global batch / nprocs)."""
+    work = os.path.abspath(os.path.join(args.out, name))
+    os.makedirs(work, exist_ok=True)
+    cfg = os.path.join(work, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.format(model=args.model, num_train=args.num_train, num_val=args.num_val, root=root,
+                              batch=args.global_batch // nprocs, workers=args.workers, epochs=args.epochs,
+                              amp="null" if args.amp in ("none", "null") else args.amp))
+    return work, cfg
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nprocs", type=int, nargs="+", default=[1, 2])
@@ -97,19 +109,12 @@ def main() -> int:
     from pyposefast.datasets.synthetic import generate_synthetic_coco
 
     generate_synthetic_coco(root, num_train=args.num_train, num_val=args.num_val, seed=0)
+    extra = ["--device", "cuda:0" if args.same_device else args.device] if (args.same_device or args.device == "cpu") else []
     results = {}
     for n in args.nprocs:
         if args.global_batch % n:
             raise SystemExit(f"--global-batch {args.global_batch} is not divisible by {n} processes")
-        work = os.path.abspath(os.path.join(args.out, f"n{n}"))
-        os.makedirs(work, exist_ok=True)
-        cfg = os.path.join(work, "config.yaml")
-        with open(cfg, "w") as f:
-            f.write(CONFIG.format(model=args.model, num_train=args.num_train, num_val=args.num_val, root=root,
-                                  batch=args.global_batch // n, workers=args.workers, epochs=args.epochs,
-                                  amp="null" if args.amp in ("none", "null") else args.amp))
-        device = args.device if args.device == "cpu" or not args.same_device else "cuda:0"
-        extra = ["--device", device] if (args.same_device or args.device == "cpu") else []
+        work, cfg = write_config(args, root, f"n{n}", n)
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
                "-m", "pyposefast", "train", cfg, "--work-dir", work] + extra
         wall = run(cmd, env, os.path.join(work, "stdout.log"))
@@ -122,15 +127,7 @@ def main() -> int:
     # resume across a different process count: max(nprocs) processes for epoch 1, then 1 process
     n_hi = max(args.nprocs)
     if n_hi > 1:
-        work = os.path.abspath(os.path.join(args.out, f"resume_{n_hi}to1"))
-        os.makedirs(work, exist_ok=True)
-        cfg = os.path.join(work, "config.yaml")
-        with open(cfg, "w") as f:
-            f.write(CONFIG.format(model=args.model, num_train=args.num_train, num_val=args.num_val, root=root,
-                                  batch=args.global_batch // n_hi, workers=args.workers, epochs=args.epochs,
-                                  amp="null" if args.amp in ("none", "null") else args.amp))
-        device = "cuda:0" if args.same_device else args.device
-        extra = ["--device", device] if (args.same_device or args.device == "cpu") else []
+        work, cfg = write_config(args, root, f"resume_{n_hi}to1", n_hi)
         first = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_hi}",
                  "-m", "pyposefast", "train", cfg, "--work-dir", work, "--set", "train.max_epochs=1"] + extra
         run(first, env, os.path.join(work, "stdout-first.log"))
