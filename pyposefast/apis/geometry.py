@@ -19,6 +19,7 @@ from typing import Tuple
 import numpy as np
 import torch
 
+from ..datasets.bottomup import bottomup_resize_warp
 from ..structures import bbox_xyxy2cs, fix_aspect_ratio, get_udp_warp_matrix, get_warp_matrix
 
 __all__ = ["topdown_geometry", "bottomup_geometry", "bottomup_to_image", "uses_udp", "TOPDOWN_PADDING"]
@@ -106,15 +107,8 @@ def bottomup_geometry(image_size: Tuple[int, int], input_size: Tuple[int, int], 
         padded = _ceil_to(actual, size_factor)
     else:
         raise ValueError(f"resize_mode must be 'fit' or 'expand', got {resize_mode!r}")
-    if use_udp:
-        center = np.array([(img_w - 1.0) / 2, (img_h - 1.0) / 2], dtype=np.float32)
-        scale = np.array([img_w, img_h], dtype=np.float32)
-        warp = get_udp_warp_matrix(center, scale, 0.0, actual)
-    else:
-        center = np.array([img_w / 2, img_h / 2], dtype=np.float32)
-        scale = np.array([img_w * padded[0] / actual[0], img_h * padded[1] / actual[1]], dtype=np.float32)
-        warp = get_warp_matrix(center, scale, 0.0, padded)
-    return padded, center, scale, np.asarray(warp, dtype=np.float64)
+    center, scale, warp = bottomup_resize_warp(img_w, img_h, actual, padded, use_udp)
+    return padded, center, scale, warp
 
 
 def bottomup_to_image(keypoints: np.ndarray, input_size: Tuple[int, int], center: np.ndarray,

@@ -37,11 +37,27 @@ from .pipeline import IMAGENET_MEAN, IMAGENET_STD, decode_image, loader_worker_i
 from .ragged import RaggedImages
 
 __all__ = ["BottomupRandomAffine", "BottomupResize", "BottomupBatch", "BottomupDecodeDataset", "BottomupCollate",
-           "BottomupBatchPipeline", "NUM_BOTTOMUP_DRAWS", "build_bottomup_loader"]
+           "BottomupBatchPipeline", "NUM_BOTTOMUP_DRAWS", "build_bottomup_loader", "bottomup_resize_warp"]
 
 Tensor = torch.Tensor
 #: uniform draws per image: shift coin, 2 shift, scale coin, scale, rotate coin, rotate, flip coin
 NUM_BOTTOMUP_DRAWS = 8
+
+
+def bottomup_resize_warp(img_w: float, img_h: float, actual: Tuple[float, float], padded: Tuple[int, int],
+                         use_udp: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MMPose's BottomupResize warp of one image given its resized size ``actual`` and the padded
+    input size ``padded`` (both (w, h)): ``(center [2] float32, scale [2] float32, warp [2, 3]
+    float64)``; center/scale map predictions back to the image."""
+    if use_udp:
+        center = np.array([(img_w - 1.0) / 2, (img_h - 1.0) / 2], dtype=np.float32)
+        scale = np.array([img_w, img_h], dtype=np.float32)
+        mat = get_udp_warp_matrix(center, scale, 0.0, actual)
+    else:
+        center = np.array([img_w / 2, img_h / 2], dtype=np.float32)
+        scale = np.array([img_w * padded[0] / actual[0], img_h * padded[1] / actual[1]], dtype=np.float32)
+        mat = get_warp_matrix(center, scale, 0.0, padded)
+    return center, scale, np.asarray(mat, np.float64).reshape(2, 3)
 
 
 class BottomupRandomAffine:
@@ -146,15 +162,8 @@ class BottomupResize:
         mats, sizes, centers, scales = [], [], [], []
         for img_w, img_h in image_wh:
             actual, padded = self.sizes(int(img_w), int(img_h))
-            if self.use_udp:
-                center = np.array([(img_w - 1.0) / 2, (img_h - 1.0) / 2], dtype=np.float32)
-                scale = np.array([img_w, img_h], dtype=np.float32)
-                mat = get_udp_warp_matrix(center, scale, 0.0, actual)
-            else:
-                center = np.array([img_w / 2, img_h / 2], dtype=np.float32)
-                scale = np.array([img_w * padded[0] / actual[0], img_h * padded[1] / actual[1]], dtype=np.float32)
-                mat = get_warp_matrix(center, scale, 0.0, padded)
-            mats.append(np.asarray(mat, np.float64).reshape(2, 3))
+            center, scale, mat = bottomup_resize_warp(img_w, img_h, actual, padded, self.use_udp)
+            mats.append(mat)
             sizes.append(padded)
             centers.append(center)
             scales.append(scale)
