@@ -19,6 +19,7 @@ from pyposefast.datasets.pipeline import IMAGENET_MEAN, IMAGENET_STD
 from pyposefast.structures import get_udp_warp_matrix, get_warp_matrix
 
 from .conftest import TD_INPUT, spot_bottomup, spot_image, spot_topdown, tiny_topdown
+from tests.video_utils import read_video
 
 
 def _image(rng, w=160, h=120):
@@ -198,18 +199,6 @@ def _write_video(path, frames, fps=10.0):
     writer.release()
 
 
-def _read_video(path):
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
-
-
 def test_video_file(tmp_path):
     frames = [spot_image(96, 64, (20 + 10 * i, 20), (60, 40 + 2 * i)) for i in range(5)]
     video = tmp_path / "clip.avi"
@@ -220,7 +209,7 @@ def test_video_file(tmp_path):
     assert all(r["img_path"] == str(video) for r in results)
     for i, r in enumerate(results):  # the spots move frame by frame (MJPG blurs them a little)
         np.testing.assert_allclose(r["keypoints"][0], [[20 + 10 * i, 20], [60, 40 + 2 * i]], atol=3.0)
-    drawn = _read_video(tmp_path / "vis" / "clip.avi")
+    drawn = read_video(tmp_path / "vis" / "clip.avi")
     assert len(drawn) == 5 and drawn[0].shape == (64, 96, 3)
     pred = json.loads((tmp_path / "pred" / "clip.json").read_text())
     assert [p["frame_id"] for p in pred] == [0, 1, 2, 3, 4] and len(pred[0]["instances"]) == 1

@@ -11,6 +11,7 @@ import torch
 from pyposefast.datasets import dataset_meta
 from pyposefast.visualization import (VideoWriter, curve_series, draw_batch_grid, draw_pose, overlay_heatmaps,
                                       plot_curves)
+from tests.video_utils import read_video
 
 META = dataset_meta("coco")
 BACKGROUND = (40, 40, 40)
@@ -156,13 +157,6 @@ def test_video_writer(tmp_path):
             writer.write(np.full((32, 48, 3), 60 * i, np.uint8))
         with pytest.raises(ValueError, match="differs"):
             writer.write(np.zeros((16, 16, 3), np.uint8))
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames = read_video(path)
     assert len(frames) == 3 and frames[0].shape == (32, 48, 3)
     assert abs(int(frames[2].mean()) - 120) <= 3
