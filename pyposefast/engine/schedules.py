@@ -42,6 +42,19 @@ def _param_groups(model: nn.Module, weight_decay: float, norm_mult: float, bias_
     return [{"params": ps, "weight_decay": weight_decay * m} for m, ps in sorted(groups.items())]
 
 
+def _checked_type(name: str, cfg: Dict[str, Any], allowed_keys: Dict[str, Any], default: str) -> str:
+    """``cfg['type']`` (lower case, ``default`` when absent), checked against ``allowed_keys`` (type ->
+    the keys that type accepts); errors list the allowed types or keys."""
+    kind = str(cfg.get("type", default)).lower()
+    if kind not in allowed_keys:
+        raise ValueError(f"{name}['type'] must be one of {sorted(allowed_keys)}, got {cfg.get('type')!r}")
+    unknown = set(cfg) - allowed_keys[kind]
+    if unknown:
+        raise ValueError(f"{name} has unknown keys {sorted(unknown)} for type {kind!r}; allowed: "
+                         f"{sorted(allowed_keys[kind])}")
+    return kind
+
+
 def build_optimizer(model: nn.Module, cfg: Dict[str, Any]) -> torch.optim.Optimizer:
     """An optimiser from a small dict.
 
@@ -57,13 +70,7 @@ def build_optimizer(model: nn.Module, cfg: Dict[str, Any]) -> torch.optim.Optimi
     """
     if not isinstance(cfg, dict):
         raise TypeError(f"optimizer must be a dict like {{'type': 'adamw', 'lr': 5e-4}}, got {type(cfg).__name__}")
-    kind = str(cfg.get("type", "adamw")).lower()
-    if kind not in _OPTIMIZER_KEYS:
-        raise ValueError(f"optimizer['type'] must be one of {sorted(_OPTIMIZER_KEYS)}, got {cfg.get('type')!r}")
-    unknown = set(cfg) - _OPTIMIZER_KEYS[kind]
-    if unknown:
-        raise ValueError(f"optimizer has unknown keys {sorted(unknown)} for type {kind!r}; allowed: "
-                         f"{sorted(_OPTIMIZER_KEYS[kind])}")
+    kind = _checked_type("optimizer", cfg, _OPTIMIZER_KEYS, "adamw")
     lr = float(cfg.get("lr", 5e-4 if kind != "sgd" else 1e-2))
     if not lr > 0:
         raise ValueError(f"optimizer['lr'] must be positive, got {lr}")
@@ -145,13 +152,7 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: Optional[Dict[str, An
         ValueError: unknown type or key (listing the allowed ones).
     """
     cfg = dict(cfg or {"type": "constant", "warmup_iters": 0})
-    kind = str(cfg.get("type", "cosine")).lower()
-    if kind not in _SCHEDULER_KEYS:
-        raise ValueError(f"scheduler['type'] must be one of {sorted(_SCHEDULER_KEYS)}, got {cfg.get('type')!r}")
-    unknown = set(cfg) - _SCHEDULER_KEYS[kind]
-    if unknown:
-        raise ValueError(f"scheduler has unknown keys {sorted(unknown)} for type {kind!r}; allowed: "
-                         f"{sorted(_SCHEDULER_KEYS[kind])}")
+    kind = _checked_type("scheduler", cfg, _SCHEDULER_KEYS, "cosine")
     warm = dict(warmup_iters=int(cfg.get("warmup_iters", 500 if kind != "constant" else 0)),
                 warmup_ratio=float(cfg.get("warmup_ratio", 0.001)))
     if kind == "cosine":
