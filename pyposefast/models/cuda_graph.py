@@ -92,7 +92,8 @@ class StaticGraph:
             torch.cuda.current_stream().wait_stream(side)
             torch.cuda.synchronize()
             self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
+            # thread_local: a data-loading thread (DevicePrefetcher) may allocate and copy meanwhile
+            with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
                 self.static_outputs = fn(*self.static_args)
             torch.cuda.synchronize()
 
