@@ -1,0 +1,189 @@
+"""HMR-style parametric mesh estimator (MMPose 0.x ``ParametricMesh``): backbone -> ``HMRMeshHead``
+(SMPL pose, shape, weak-perspective camera) -> ``SMPL`` (vertices, joints) -> projection to 2D.
+
+``model(x)`` returns the raw regressor outputs; ``model.loss(x, **targets)`` a dict of losses (the
+trainer's contract); ``model.predict(x)`` vertices, 3D joints, 2D keypoints and the parameters.
+
+Symbols: B batch, V vertices, K joints of the SMPL layer's output, J SMPL pose joints (24), S shape
+components. Inputs are normalised square crops ``Tensor[B, 3, img_res, img_res]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from .camera import camera_to_pixels, project_points, weak_perspective_translation
+from .discriminator import SMPLDiscriminator
+from .hmr_head import HMRMeshHead
+from .smpl import SMPL
+
+if TYPE_CHECKING:  # the losses import this package's geometry; annotations only here
+    from ...losses.mesh import GANLoss, MeshLoss
+
+__all__ = ["ParametricMesh"]
+
+
+class ParametricMesh(nn.Module):
+    """Model-based 3D human mesh estimator (HMR, Kanazawa et al. 2018).
+
+    Args:
+        backbone (nn.Module): image -> feature map(s) (e.g. ``ResNet``); the last map feeds the head.
+        mesh_head (HMRMeshHead): the iterative SMPL parameter regressor.
+        smpl (SMPL): the body model (user-supplied model file).
+        loss_mesh (MeshLoss, optional): needed by ``loss``; its ``img_res`` and ``focal_length`` are the
+            camera's.
+        neck (nn.Module, optional): between backbone and head.
+        disc (SMPLDiscriminator, optional) and loss_gan (GANLoss, optional): the adversarial prior; both
+            or neither.
+        img_res (int): input side in pixels, when there is no ``loss_mesh`` (MMPose: 224).
+        focal_length (float): camera focal length in pixels, when there is no ``loss_mesh`` (5000).
+
+    With the adversarial prior, ``loss`` returns ``adv_loss`` (the generator's term; its gradient
+    reaches only the generator) and, when ``mosh_theta`` (real SMPL parameters) is given, the
+    discriminator's ``disc_real_loss`` / ``disc_fake_loss`` (on detached predictions; their gradient
+    reaches only the discriminator). One optimizer over all parameters then trains both sides at once,
+    MMPose's ``disc_step=1`` schedule with simultaneous updates.
+    """
+
+    def __init__(self, backbone: nn.Module, mesh_head: HMRMeshHead, smpl: SMPL, loss_mesh: Optional["MeshLoss"] = None,
+                 neck: Optional[nn.Module] = None, disc: Optional[SMPLDiscriminator] = None,
+                 loss_gan: Optional["GANLoss"] = None, img_res: int = 224, focal_length: float = 5000.0) -> None:
+        super().__init__()
+        if (disc is None) != (loss_gan is None):
+            raise ValueError("disc and loss_gan come together: give both for the adversarial prior, or neither")
+        if mesh_head.num_joints != smpl.num_model_joints:
+            raise ValueError(f"mesh_head regresses {mesh_head.num_joints} joint rotations but the SMPL model has "
+                             f"{smpl.num_model_joints} joints")
+        if mesh_head.num_betas > smpl.num_betas:
+            raise ValueError(f"mesh_head regresses {mesh_head.num_betas} betas, the SMPL layer uses {smpl.num_betas}")
+        self.backbone = backbone
+        if neck is not None:
+            self.neck = neck
+        self.mesh_head = mesh_head
+        self.smpl = smpl
+        self.loss_mesh = loss_mesh
+        self.with_gan = disc is not None
+        if self.with_gan:
+            self.discriminator = disc
+            self.loss_gan = loss_gan
+        self.img_res = loss_mesh.img_res if loss_mesh is not None else img_res
+        self.focal_length = loss_mesh.focal_length if loss_mesh is not None else focal_length
+
+    def extract_feat(self, x: Tensor) -> Tensor:
+        """The last backbone (and neck) feature map."""
+        feats = self.backbone(x)
+        if hasattr(self, "neck"):
+            feats = self.neck(feats)
+        return feats[-1] if isinstance(feats, (tuple, list)) else feats
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Raw regressor outputs (MMPose's ``generator``).
+
+        Args:
+            x (Tensor[B, 3, img_res, img_res]): normalised crops.
+
+        Returns:
+            tuple: ``pred_rotmat`` Tensor[B, J, 3, 3], ``pred_beta`` Tensor[B, S], ``pred_camera`` Tensor[B, 3].
+        """
+        return self.mesh_head(self.extract_feat(x))
+
+    def _mesh(self, rotmat: Tensor, beta: Tensor) -> Dict[str, Tensor]:
+        return self.smpl(betas=beta, body_pose=rotmat[:, 1:], global_orient=rotmat[:, :1])
+
+    def loss(self, x: Tensor, pose: Tensor, beta: Tensor, has_smpl: Tensor, joints_3d: Tensor,
+             joints_3d_visible: Tensor, joints_2d: Tensor, joints_2d_visible: Tensor,
+             vertices: Optional[Tensor] = None, mosh_theta: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Losses of a batch (MMPose 0.x ``ParametricMesh.train_step`` targets).
+
+        Args:
+            x (Tensor[B, 3, img_res, img_res]): normalised crops.
+            pose (Tensor[B, J*3]): ground-truth axis-angle pose (root first).
+            beta (Tensor[B, S]): ground-truth shape.
+            has_smpl (Tensor[B]): 1 where ``pose`` / ``beta`` are real annotations.
+            joints_3d (Tensor[B, K, 3]), joints_3d_visible (Tensor[B, K, 1]): 3D joints (model units).
+            joints_2d (Tensor[B, K, 2]), joints_2d_visible (Tensor[B, K, 1]): 2D joints in input pixels.
+            vertices (Tensor[B, V, 3], optional): ground-truth vertices; default: SMPL of ``pose``, ``beta``.
+            mosh_theta (Tensor[B, 3 + J*3 + S], optional): real (camera, pose, shape) samples for the
+                discriminator.
+
+        Returns:
+            dict[str, Tensor]: ``MeshLoss`` terms, plus ``adv_loss`` (and ``disc_real_loss``,
+            ``disc_fake_loss``) with the adversarial prior.
+        """
+        if self.loss_mesh is None:
+            raise RuntimeError("ParametricMesh.loss needs loss_mesh (a MeshLoss) at construction")
+        pred_rotmat, pred_beta, pred_camera = self(x)
+        pred = self._mesh(pred_rotmat, pred_beta)
+        if vertices is None:
+            with torch.no_grad():
+                vertices = self.smpl(betas=beta, body_pose=pose[:, 3:], global_orient=pose[:, :3])["vertices"]
+        output = {"pose": pred_rotmat, "beta": pred_beta, "camera": pred_camera, "vertices": pred["vertices"],
+                  "joints_3d": pred["joints"]}
+        target = {"pose": pose, "beta": beta, "has_smpl": has_smpl, "joints_3d": joints_3d, "joints_2d": joints_2d,
+                  "joints_3d_visible": joints_3d_visible, "joints_2d_visible": joints_2d_visible,
+                  "vertices": vertices}
+        losses = self.loss_mesh(output, target)
+        if self.with_gan:
+            frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
+            score = functional_call(self.discriminator, frozen, ((pred_camera, pred_rotmat, pred_beta),))
+            losses["adv_loss"] = self.loss_gan(score, target_is_real=True, is_disc=False)
+            if mosh_theta is not None:
+                losses.update(self.discriminator_loss((pred_camera, pred_rotmat, pred_beta), mosh_theta))
+        return losses
+
+    def discriminator_loss(self, pred_smpl: tuple[Tensor, Tensor, Tensor], mosh_theta: Tensor) -> Dict[str, Tensor]:
+        """The discriminator's losses (MMPose's ``real_loss`` / ``fake_loss``, prefixed ``disc_``).
+
+        Args:
+            pred_smpl (tuple): predicted ``(camera [B, 3], rotmat [B, J, 3, 3], beta [B, S])`` (detached here).
+            mosh_theta (Tensor[B', 3 + J*3 + S]): real samples: camera, axis-angle pose, shape.
+
+        Returns:
+            dict[str, Tensor]: ``disc_real_loss`` and ``disc_fake_loss``.
+        """
+        if not self.with_gan:
+            raise RuntimeError("discriminator_loss needs disc and loss_gan at construction")
+        J3 = self.mesh_head.num_joints * 3
+        if mosh_theta.dim() != 2 or mosh_theta.shape[1] != 3 + J3 + self.mesh_head.num_betas:
+            raise ValueError(f"mosh_theta must be [B, {3 + J3 + self.mesh_head.num_betas}] (camera, pose, shape), "
+                             f"got {tuple(mosh_theta.shape)}")
+        fake = tuple(t.detach() for t in pred_smpl)
+        real = (mosh_theta[:, :3], mosh_theta[:, 3:3 + J3], mosh_theta[:, 3 + J3:])
+        return {"disc_real_loss": self.loss_gan(self.discriminator(real), target_is_real=True, is_disc=True),
+                "disc_fake_loss": self.loss_gan(self.discriminator(fake), target_is_real=False, is_disc=True)}
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, input_center: Optional[Tensor] = None,
+                input_scale: Optional[Tensor] = None) -> Dict[str, Any]:
+        """Meshes, joints and parameters of a batch of crops.
+
+        Args:
+            x (Tensor[B, 3, img_res, img_res]): normalised crops.
+            input_center (Tensor[B, 2], optional), input_scale (Tensor[B, 2], optional): crop centres and
+                sizes in image pixels; when given, ``keypoints_2d`` are in image pixels
+                (``center + (p / img_res - 0.5) * scale``), else in input pixels.
+
+        Returns:
+            dict: ``vertices`` Tensor[B, V, 3] and ``keypoints_3d`` Tensor[B, K, 3] (model frame, root not
+            subtracted), ``keypoints_2d`` Tensor[B, K, 2], ``vertices_cam`` Tensor[B, V, 3] (camera frame
+            of the crop: x right, y down, z forward; see ``camera_translation``), ``smpl_pose``
+            Tensor[B, J, 3, 3], ``smpl_beta`` Tensor[B, S], ``camera`` Tensor[B, 3] ``(s, tx, ty)``,
+            ``camera_translation`` Tensor[B, 3], ``faces`` ndarray[F, 3], ``focal_length`` and ``img_res``.
+        """
+        pred_rotmat, pred_beta, pred_camera = self(x)
+        mesh = self._mesh(pred_rotmat, pred_beta)
+        keypoints_2d = camera_to_pixels(project_points(mesh["joints"], pred_camera, self.focal_length, self.img_res),
+                                        self.img_res)
+        if (input_center is None) != (input_scale is None):
+            raise ValueError("input_center and input_scale come together")
+        if input_center is not None:
+            keypoints_2d = input_center[:, None] + (keypoints_2d / self.img_res - 0.5) * input_scale[:, None]
+        translation = weak_perspective_translation(pred_camera, self.focal_length, self.img_res)
+        return {"vertices": mesh["vertices"], "keypoints_3d": mesh["joints"], "keypoints_2d": keypoints_2d,
+                "vertices_cam": mesh["vertices"] + translation[:, None], "smpl_pose": pred_rotmat,
+                "smpl_beta": pred_beta, "camera": pred_camera, "camera_translation": translation,
+                "faces": self.smpl.get_faces(), "focal_length": self.focal_length, "img_res": self.img_res}
