@@ -1,0 +1,214 @@
+"""InterHand2.6M (3D interacting hands) as MMPose 1.x's ``InterHand3DDataset`` reads it.
+
+Three JSON files per split (``InterHand2.6M_<split>_data.json``, ``_camera.json``, ``_joint_3d.json``):
+
+- data: COCO-style. ``images`` (``id``, ``file_name``, ``width``, ``height``, ``capture``,
+  ``camera``, ``frame_idx``); ``annotations`` (``id``, ``image_id``, ``bbox`` (x, y, w, h),
+  ``joint_valid`` [42] or [42, 1], ``hand_type`` 'right' | 'left' | 'interacting',
+  ``hand_type_valid``). One record per image, from its first annotation (as MMPose).
+- camera: ``{capture: {'campos': {camera: [3]}, 'camrot': {camera: [3, 3]}, 'focal': {camera: [2]},
+  'princpt': {camera: [2]}}}`` (mm, pixels).
+- joint_3d: ``{capture: {frame_idx: {'world_coord': [42, 3]}}}`` (mm, world frame).
+
+Keypoints 0-20 are the right hand (20 = right wrist), 21-41 the left (41 = left wrist). Per record:
+camera coordinates ``R (X_world - campos)``; pixels ``f * (x, y) / (z + 1e-8) + princpt``;
+``keypoints`` [1, 42, 3] = (u, v, depth relative to the hand's wrist); a hand whose wrist is
+invalid has all its joints invalid; ``rel_root_depth`` = left-wrist depth minus right-wrist depth,
+valid when both wrists are; ``hand_type`` [1, 2] (right, left) = [1, 0], [0, 1] or [1, 1];
+``abs_depth`` the two wrists' camera depths (or RootNet's, with ``use_gt_root_depth=False``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .coco import CocoKeypoints, is_valid_instance, read_json
+from .errors import AnnotationError, BadRecords
+
+__all__ = ["load_interhand3d", "encode_handtype", "INTERHAND_NUM_KEYPOINTS"]
+
+INTERHAND_NUM_KEYPOINTS = 42
+_RIGHT_ROOT, _LEFT_ROOT = 20, 41
+
+
+def encode_handtype(hand_type: str) -> np.ndarray:
+    """'right' -> [[1, 0]], 'left' -> [[0, 1]], 'interacting' -> [[1, 1]] (float32 [1, 2]).
+
+    Raises:
+        ValueError: any other value.
+    """
+    table = {"right": [[1, 0]], "left": [[0, 1]], "interacting": [[1, 1]]}
+    if hand_type not in table:
+        raise ValueError(f"hand_type must be 'right', 'left' or 'interacting', got {hand_type!r}")
+    return np.array(table[hand_type], dtype=np.float32)
+
+
+def _array(value: Any, shape: tuple, what: str) -> np.ndarray:
+    try:
+        arr = np.array(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be numbers of shape {list(shape)}") from None
+    if arr.shape != shape or not np.isfinite(arr).all():
+        raise ValueError(f"{what} must be finite numbers of shape {list(shape)}, got shape {list(arr.shape)}")
+    return arr
+
+
+def _lookup(table: Any, keys: List[str], file: str) -> Any:
+    """``table[k0][k1]...`` or a ValueError naming the missing key and the file."""
+    node = table
+    for i, k in enumerate(keys):
+        if not isinstance(node, dict) or k not in node:
+            path = "".join(f"[{x!r}]" for x in keys[: i + 1])
+            raise ValueError(f"{path} is not in {os.path.basename(file)}")
+        node = node[k]
+    return node
+
+
+def _parse(ann: Dict[str, Any], img: Dict[str, Any], cameras: Any, joints: Any, camera_file: str, joint_file: str,
+           rootnet: Optional[Dict[str, Any]], rootnet_file: str) -> Dict[str, Any]:
+    """One annotation -> MMPose's record (``InterHand3DDataset.parse_data_info``); ValueError if bad."""
+    for key in ("capture", "camera", "frame_idx"):
+        if key not in img:
+            raise ValueError(f"its image (id={img.get('id')!r}) has no '{key}'")
+    for key in ("id", "joint_valid", "hand_type", "hand_type_valid"):
+        if key not in ann:
+            raise ValueError(f"missing '{key}'")
+    capture, camera, frame = str(img["capture"]), img["camera"], str(img["frame_idx"])
+    campos = _array(_lookup(cameras, [capture, "campos", camera], camera_file), (3,), "campos")
+    camrot = _array(_lookup(cameras, [capture, "camrot", camera], camera_file), (3, 3), "camrot")
+    focal = _array(_lookup(cameras, [capture, "focal", camera], camera_file), (2,), "focal")
+    princpt = _array(_lookup(cameras, [capture, "princpt", camera], camera_file), (2,), "princpt")
+    world = _array(_lookup(joints, [capture, frame, "world_coord"], joint_file), (INTERHAND_NUM_KEYPOINTS, 3),
+                   f"joint_3d[{capture!r}][{frame!r}]['world_coord']")
+    joint_valid = np.array(ann["joint_valid"], dtype=np.float32).flatten()
+    if joint_valid.shape != (INTERHAND_NUM_KEYPOINTS,):
+        raise ValueError(f"joint_valid must have {INTERHAND_NUM_KEYPOINTS} entries, got {joint_valid.size}")
+    hand_type = encode_handtype(ann["hand_type"])
+
+    keypoints_cam = np.dot(camrot, world.transpose(1, 0) - campos.reshape(3, 1)).transpose(1, 0)
+    if rootnet is None:
+        if "bbox" not in ann:
+            raise ValueError("missing 'bbox'")
+        bbox_xywh = _array(ann["bbox"], (4,), "bbox").reshape(1, 4)
+        abs_depth = [keypoints_cam[_RIGHT_ROOT, 2], keypoints_cam[_LEFT_ROOT, 2]]
+    else:
+        entry = rootnet.get(str(ann["id"]))
+        if entry is None:
+            raise ValueError(f"annotation id {ann['id']!r} has no entry (annot_id) in {os.path.basename(rootnet_file)}")
+        bbox_xywh = _array(entry.get("bbox"), (4,), "rootnet bbox").reshape(1, 4)
+        abs_depth = entry.get("abs_depth")
+        if abs_depth is None:
+            raise ValueError(f"its entry in {os.path.basename(rootnet_file)} has no 'abs_depth'")
+    bbox = bbox_xywh.copy()
+    bbox[:, 2] += bbox[:, 0]
+    bbox[:, 3] += bbox[:, 1]
+
+    rel_root_depth = keypoints_cam[_LEFT_ROOT, 2] - keypoints_cam[_RIGHT_ROOT, 2]
+    rel_root_valid = joint_valid[_RIGHT_ROOT] * joint_valid[_LEFT_ROOT]
+    joint_valid[:_RIGHT_ROOT] *= joint_valid[_RIGHT_ROOT]
+    joint_valid[_RIGHT_ROOT + 1:] *= joint_valid[_LEFT_ROOT]
+    visible = np.minimum(1, joint_valid.reshape(-1, 1)).reshape(1, -1)
+
+    uv = keypoints_cam[..., :2] / (keypoints_cam[..., 2:3] + 1e-8)  # MMPose's camera_to_pixel(shift=True)
+    uv[..., 0] *= focal[0]
+    uv[..., 1] *= focal[1]
+    uv[..., 0] += princpt[0]
+    uv[..., 1] += princpt[1]
+    keypoints = np.zeros((1, INTERHAND_NUM_KEYPOINTS, 3), dtype=np.float32)
+    keypoints[..., :2] = uv
+    keypoints[..., :21, 2] = keypoints_cam[:21, 2] - keypoints_cam[_RIGHT_ROOT, 2]
+    keypoints[..., 21:, 2] = keypoints_cam[21:, 2] - keypoints_cam[_LEFT_ROOT, 2]
+
+    rec = {
+        "img_id": ann.get("image_id", img["id"]), "img_path": img["img_path"], "rotation": 0,
+        "keypoints": keypoints, "keypoints_cam": keypoints_cam.reshape(1, -1, 3), "keypoints_visible": visible,
+        "hand_type": hand_type, "hand_type_valid": np.array([ann["hand_type_valid"]]),
+        "rel_root_depth": rel_root_depth, "rel_root_valid": rel_root_valid, "abs_depth": abs_depth,
+        "focal": focal, "principal_pt": princpt, "dataset": "interhand3d", "bbox": bbox,
+        "bbox_score": np.ones(1, dtype=np.float32), "num_keypoints": INTERHAND_NUM_KEYPOINTS,
+        "iscrowd": ann.get("iscrowd", False), "id": ann["id"], "raw_ann_info": copy.deepcopy(ann),
+    }
+    if "width" in img and "height" in img:
+        rec["img_shape"] = (int(img["height"]), int(img["width"]))
+    return rec
+
+
+def load_interhand3d(ann_file: str, camera_param_file: str, joint_file: str, img_prefix: str = "", *,
+                     use_gt_root_depth: bool = True, rootnet_result_file: Optional[str] = None,
+                     filter_invalid: bool = True, skip_bad: bool = False) -> CocoKeypoints:
+    """Read one InterHand2.6M split into MMPose's top-down records (``InterHand3DDataset``).
+
+    Args:
+        ann_file (str): ``*_data.json``. camera_param_file (str): ``*_camera.json``.
+        joint_file (str): ``*_joint_3d.json``.
+        img_prefix (str): folder the images' ``file_name`` are relative to.
+        use_gt_root_depth (bool): wrist depths and boxes from the annotations (True), or from
+            ``rootnet_result_file`` (a JSON list of ``{'annot_id', 'bbox', 'abs_depth'}``).
+        rootnet_result_file (str, optional): needed when ``use_gt_root_depth`` is False.
+        filter_invalid (bool): drop records MMPose's ``_is_valid_instance`` rejects (empty box, no
+            positive keypoint value). Defaults to True.
+        skip_bad (bool): skip and count bad records (``.skipped``) instead of raising.
+
+    Returns:
+        CocoKeypoints: ``records`` (one per image, keys as MMPose's: ``keypoints`` [1, 42, 3]
+        float32, ``keypoints_cam`` [1, 42, 3], ``keypoints_visible`` [1, 42], ``hand_type`` [1, 2],
+        ``hand_type_valid`` [1], ``rel_root_depth``, ``rel_root_valid``, ``abs_depth`` [2], ``focal``
+        [2], ``principal_pt`` [2], ``bbox`` [1, 4] (x1, y1, x2, y2), ``bbox_score``, ``img_path``,
+        ``img_shape`` (H, W) ...), ``images`` and ``categories``.
+
+    Raises:
+        AnnotationError: a missing or malformed file; a bad record (unknown capture / camera / frame,
+            wrong joint count, unknown hand type, an image without annotations ...) unless
+            ``skip_bad``, naming the file and the record.
+        ValueError: ``use_gt_root_depth=False`` without ``rootnet_result_file``.
+    """
+    if not use_gt_root_depth and not rootnet_result_file:
+        raise ValueError("rootnet_result_file is required when use_gt_root_depth is False")
+    data = read_json(ann_file)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
+            or not isinstance(data.get("annotations"), list):
+        raise AnnotationError(ann_file, None, "expected a JSON object with 'images' and 'annotations' lists")
+    cameras = read_json(camera_param_file)
+    joints = read_json(joint_file)
+    for path, obj in ((camera_param_file, cameras), (joint_file, joints)):
+        if not isinstance(obj, dict):
+            raise AnnotationError(path, None, f"expected a JSON object keyed by capture id, got {type(obj).__name__}")
+    rootnet = None
+    if not use_gt_root_depth:
+        raw = read_json(rootnet_result_file)
+        if not isinstance(raw, list) or not all(isinstance(r, dict) and "annot_id" in r for r in raw):
+            raise AnnotationError(rootnet_result_file, None, "expected a JSON list of objects with 'annot_id'")
+        rootnet = {str(r["annot_id"]): r for r in raw}
+
+    bad = BadRecords(skip_bad)
+    first_ann: Dict[Any, tuple] = {}
+    for i, ann in enumerate(data["annotations"]):
+        if not isinstance(ann, dict) or "image_id" not in ann:
+            bad(AnnotationError(ann_file, f"annotations[{i}]", "not an object with 'image_id'"))
+            continue
+        first_ann.setdefault(ann["image_id"], (i, ann))
+    images, records = [], []
+    for j, img in enumerate(data["images"]):
+        if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
+            bad(AnnotationError(ann_file, f"images[{j}]", "not an object with 'id' and 'file_name'"))
+            continue
+        img = dict(img, img_id=img["id"], img_path=os.path.join(img_prefix, img["file_name"]))
+        images.append(img)
+        if img["id"] not in first_ann:
+            bad(AnnotationError(ann_file, f"images[{j}] (id={img['id']!r})", "has no annotation"))
+            continue
+        i, ann = first_ann[img["id"]]
+        name = f"annotations[{i}]" + (f" (id={ann['id']!r})" if "id" in ann else "")
+        try:
+            rec = _parse(ann, img, cameras, joints, camera_param_file, joint_file, rootnet, rootnet_result_file or "")
+        except ValueError as e:
+            bad(AnnotationError(ann_file, name, str(e)))
+            continue
+        if not filter_invalid or is_valid_instance(rec):
+            records.append(rec)
+    cats = data.get("categories", [])
+    return CocoKeypoints(ann_file, records, images, cats if isinstance(cats, list) else [], bad.errors)
