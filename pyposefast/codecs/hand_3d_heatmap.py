@@ -7,7 +7,10 @@ Encoding draws each keypoint as ``exp(-d^2 / (2 sigma^2))`` over the voxels of a
 (``r = 3 sigma``) around the keypoint in heatmap coordinates ``(x W / w, y H / h, (z / bound + 0.5) D)``;
 window voxel coordinates are ``round(mu + offset)`` (half to even) clipped to the volume, the Gaussian
 is evaluated at the clipped voxel, instances merge by maximum, and the volume is scaled by
-``max_bound``. It runs as one ``scatter_reduce`` (amax) per batch on the keypoints' device.
+``max_bound``. It runs as one ``scatter_reduce`` (amax) per batch on the keypoints' device. With a
+half-integer radius (MMPose's InterNet config: sigma 2.5) the window offsets are half-integers and
+half-to-even rounding skips every other voxel (a keypoint exactly on a voxel draws only voxels of
+even index): MMPose's targets, reproduced as they are.
 
 Decoding takes the 3D argmax of each keypoint's volume (the location is -1 where the maximum is <= 0),
 maps depth bins back to millimetres and x, y to input pixels, the root-depth bin (the root head's
