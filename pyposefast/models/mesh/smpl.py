@@ -87,6 +87,8 @@ class SMPL(nn.Module):
             posed vertices (MMPose's ``joints_regressor``, e.g. ``joints_regressor_cmr.npy``): then
             ``joints = joints_regressor @ vertices``. ``None`` returns the model's own posed joints [J].
         num_betas (int): shape components used (at most the file's S).
+        dtype (torch.dtype): dtype of the stored model (float32; float64 for exact checks). The
+            computation runs in the inputs' dtype.
 
     Raises:
         SMPLModelNotFoundError: no model file; the message says where to obtain and put it.
@@ -100,7 +102,7 @@ class SMPL(nn.Module):
 
     def __init__(self, model_path: Optional[Union[str, os.PathLike]] = None,
                  joints_regressor: Optional[Union[str, os.PathLike, np.ndarray]] = None,
-                 num_betas: int = 10) -> None:
+                 num_betas: int = 10, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         path = resolve_smpl_path(model_path)
         model = load_smpl_model_file(path)
@@ -112,8 +114,12 @@ class SMPL(nn.Module):
         V = model["v_template"].shape[0]
         J = model["parents"].shape[0]
 
-        def buffer(name: str, value: np.ndarray, dtype=torch.float32) -> None:
-            self.register_buffer(name, torch.as_tensor(np.ascontiguousarray(value), dtype=dtype), persistent=False)
+        if not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point dtype, got {dtype}")
+
+        def buffer(name: str, value: np.ndarray, buffer_dtype: torch.dtype = dtype) -> None:
+            self.register_buffer(name, torch.as_tensor(np.ascontiguousarray(value), dtype=buffer_dtype),
+                                 persistent=False)
 
         buffer("v_template", model["v_template"])
         buffer("shapedirs", model["shapedirs"][:, :, :num_betas])
@@ -153,7 +159,7 @@ class SMPL(nn.Module):
 
         Returns:
             dict: ``vertices`` Tensor[B, V, 3], ``joints`` Tensor[B, K, 3] (the ``joints_regressor``
-            applied to the vertices, or the posed model joints). Float32 unless the inputs are float64.
+            applied to the vertices, or the posed model joints), in the inputs' dtype.
         """
         J = self.num_model_joints
         if not isinstance(betas, Tensor) or betas.dim() != 2 or not 1 <= betas.shape[1] <= self.num_betas:
