@@ -32,6 +32,7 @@ def encode_args(rng: np.random.Generator) -> dict:
                 hand_type_valid=np.array([1.0]), focal=None, principal_pt=None)
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("cfg", range(len(CONFIGS)))
 def test_encode_decode_match_mmpose(cfg):
     mm_codecs = pytest.importorskip("mmpose.codecs")

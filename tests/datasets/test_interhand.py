@@ -130,6 +130,7 @@ def test_rootnet_depths(tmp_path):
         _load(p, use_gt_root_depth=False)
 
 
+@pytest.mark.parity
 def test_matches_mmpose(tmp_path):
     pytest.importorskip("mmpose")
     pytest.importorskip("xtcocotools")

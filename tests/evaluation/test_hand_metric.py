@@ -38,6 +38,7 @@ def random_samples(n: int, seed: int) -> list[dict]:
     return samples
 
 
+@pytest.mark.parity
 def test_matches_mmpose():
     pytest.importorskip("mmpose")
     pytest.importorskip("mmengine")
