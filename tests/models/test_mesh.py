@@ -310,7 +310,7 @@ def test_hmr_forward_backward_and_predict(smpl):
     model = _tiny_model(smpl)
     x = torch.randn(2, 3, 32, 32)
     losses = model.loss(x, **_targets(smpl, 2))
-    assert set(losses) == {"vertex_loss", "smpl_pose_loss", "smpl_beta_loss", "joints_3d_loss", "joints_2d_loss"}
+    assert set(losses) == {"loss_vertex", "loss_smpl_pose", "loss_smpl_beta", "loss_joints_3d", "loss_joints_2d"}
     sum(losses.values()).backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
@@ -350,13 +350,13 @@ def test_adversarial_prior_gradients_reach_only_their_side(smpl):
     targets = _targets(smpl, 2)
     mosh = torch.cat([torch.rand(2, 3), targets["pose"], targets["beta"]], 1)
     losses = model.loss(torch.randn(2, 3, 32, 32), mosh_theta=mosh, **targets)
-    assert {"adv_loss", "disc_real_loss", "disc_fake_loss"} <= set(losses)
+    assert {"loss_adv", "loss_disc_real", "loss_disc_fake"} <= set(losses)
     assert model.discriminator((None, targets["pose"], targets["beta"])).shape == (2, 25)
-    losses["adv_loss"].backward(retain_graph=True)
+    losses["loss_adv"].backward(retain_graph=True)
     assert all(p.grad is None for p in model.discriminator.parameters())
     assert model.mesh_head.decpose.weight.grad.abs().sum() > 0
     model.zero_grad(set_to_none=True)
-    (losses["disc_real_loss"] + losses["disc_fake_loss"]).backward()
+    (losses["loss_disc_real"] + losses["loss_disc_fake"]).backward()
     assert all(p.grad is None for p in model.mesh_head.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.discriminator.parameters())
     with pytest.raises(ValueError, match="disc and loss_gan"):

@@ -27,6 +27,11 @@ if TYPE_CHECKING:  # the losses import this package's geometry; annotations only
 __all__ = ["ParametricMesh"]
 
 
+def _trainer_key(name: str) -> str:
+    """MMPose 0.x's ``<term>_loss`` as the trainer's ``loss_<term>`` (``disc_real_loss`` -> ``loss_disc_real``)."""
+    return "loss_" + name[:-len("_loss")] if name.endswith("_loss") else name
+
+
 class ParametricMesh(nn.Module):
     """Model-based 3D human mesh estimator (HMR, Kanazawa et al. 2018).
 
@@ -42,9 +47,9 @@ class ParametricMesh(nn.Module):
         img_res (int): input side in pixels, when there is no ``loss_mesh`` (MMPose: 224).
         focal_length (float): camera focal length in pixels, when there is no ``loss_mesh`` (5000).
 
-    With the adversarial prior, ``loss`` returns ``adv_loss`` (the generator's term; its gradient
+    With the adversarial prior, ``loss`` returns ``loss_adv`` (the generator's term; its gradient
     reaches only the generator) and, when ``mosh_theta`` (real SMPL parameters) is given, the
-    discriminator's ``disc_real_loss`` / ``disc_fake_loss`` (on detached predictions; their gradient
+    discriminator's ``loss_disc_real`` / ``loss_disc_fake`` (on detached predictions; their gradient
     reaches only the discriminator). One optimizer over all parameters then trains both sides at once,
     MMPose's ``disc_step=1`` schedule with simultaneous updates.
     """
@@ -111,8 +116,10 @@ class ParametricMesh(nn.Module):
                 discriminator.
 
         Returns:
-            dict[str, Tensor]: ``MeshLoss`` terms, plus ``adv_loss`` (and ``disc_real_loss``,
-            ``disc_fake_loss``) with the adversarial prior.
+            dict[str, Tensor]: the ``MeshLoss`` terms renamed ``loss_<term>`` (``vertex_loss`` ->
+            ``loss_vertex``, ``smpl_pose_loss`` -> ``loss_smpl_pose``, ...: the trainer optimises the
+            ``loss*`` entries), plus ``loss_adv`` (and ``loss_disc_real``, ``loss_disc_fake``) with the
+            adversarial prior.
         """
         if self.loss_mesh is None:
             raise RuntimeError("ParametricMesh.loss needs loss_mesh (a MeshLoss) at construction")
@@ -133,7 +140,7 @@ class ParametricMesh(nn.Module):
             losses["adv_loss"] = self.loss_gan(score, target_is_real=True, is_disc=False)
             if mosh_theta is not None:
                 losses.update(self.discriminator_loss((pred_camera, pred_rotmat, pred_beta), mosh_theta))
-        return losses
+        return {_trainer_key(name): value for name, value in losses.items()}
 
     def discriminator_loss(self, pred_smpl: tuple[Tensor, Tensor, Tensor], mosh_theta: Tensor) -> Dict[str, Tensor]:
         """The discriminator's losses (MMPose's ``real_loss`` / ``fake_loss``, prefixed ``disc_``).
