@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 
 from .coco import CocoKeypoints, is_valid_instance, read_json
 from .errors import AnnotationError, BadRecords
 
-__all__ = ["load_interhand3d", "encode_handtype", "INTERHAND_NUM_KEYPOINTS"]
+__all__ = ["load_interhand3d", "encode_handtype", "interhand_topdown_batch", "flip_hand_labels",
+           "INTERHAND_NUM_KEYPOINTS"]
 
 INTERHAND_NUM_KEYPOINTS = 42
 _RIGHT_ROOT, _LEFT_ROOT = 20, 41
@@ -212,3 +214,85 @@ def load_interhand3d(ann_file: str, camera_param_file: str, joint_file: str, img
             records.append(rec)
     cats = data.get("categories", [])
     return CocoKeypoints(ann_file, records, images, cats if isinstance(cats, list) else [], bad.errors)
+
+
+def flip_hand_labels(hand_type: torch.Tensor, rel_root_depth: torch.Tensor,
+                     flipped: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The labels of horizontally flipped samples, as MMPose's ``HandRandomFlip``: (right, left)
+    hand types swap and the relative root depth changes sign (the keypoints themselves flip as any
+    top-down keypoints, with the dataset's ``flip_indices``; their depths are unchanged).
+
+    Args:
+        hand_type (Tensor[B, 2]): (right, left) labels.
+        rel_root_depth (Tensor[B]): left-wrist minus right-wrist depth (mm).
+        flipped (Tensor[B] bool): which samples are flipped.
+
+    Returns:
+        tuple: new ``hand_type`` Tensor[B, 2] and ``rel_root_depth`` Tensor[B].
+    """
+    if hand_type.dim() != 2 or hand_type.shape[1] != 2 or rel_root_depth.shape != hand_type.shape[:1] \
+            or flipped.shape != hand_type.shape[:1]:
+        raise ValueError(f"hand_type must be [B, 2], rel_root_depth and flipped [B]; got {tuple(hand_type.shape)}, "
+                         f"{tuple(rel_root_depth.shape)} and {tuple(flipped.shape)}")
+    f = flipped.to(torch.bool)
+    return (torch.where(f[:, None], hand_type.flip(-1), hand_type),
+            torch.where(f, -rel_root_depth, rel_root_depth))
+
+
+def interhand_topdown_batch(records: Sequence[Dict[str, Any]], images: Optional[Sequence[Any]] = None,
+                            input_size: Tuple[int, int] = (256, 256), *, padding: float = 1.25,
+                            device: Union[str, torch.device, None] = None) -> Dict[str, torch.Tensor]:
+    """Network inputs and codec arguments of a batch of InterHand records, as MMPose's val pipeline
+    (``GetBBoxCenterScale`` (padding 1.25), ``TopdownAffine``, the data preprocessor's BGR->RGB and
+    ImageNet normalisation): one ``warp_affine`` launch for the crops, x, y of the keypoints through
+    the same warps, depths unchanged. No augmentation (flip: :func:`flip_hand_labels`).
+
+    Feed ``Hand3DHeatmap.batch_encode(**{k: out[k] for k in ('keypoints', 'keypoints_visible',
+    'rel_root_depth', 'rel_root_valid', 'hand_type', 'hand_type_valid')})`` for training targets, and
+    ``input_center`` / ``input_scale`` to ``model.predict``.
+
+    Args:
+        records (Sequence[dict]): ``load_interhand3d`` records.
+        images (Sequence[ndarray[H, W, 3] uint8 BGR], optional): one per record; None reads each
+            record's ``img_path`` with OpenCV.
+        input_size (tuple[int, int]): network input (w, h).
+        padding (float): box padding. device: where the batch goes (default: the CPU).
+
+    Returns:
+        dict: ``inputs`` Tensor[B, 3, h, w] float32; ``keypoints`` Tensor[B, 42, 3] float32 (x, y
+        input pixels, z mm); ``keypoints_visible`` [B, 42]; ``rel_root_depth``, ``rel_root_valid``,
+        ``hand_type_valid`` [B]; ``hand_type`` [B, 2]; ``input_center``, ``input_scale`` [B, 2]
+        float64 and ``warp_matrices`` [B, 2, 3] float64 (image -> crop).
+    """
+    from .. import ops
+    from ..structures.bbox import bbox_xyxy2cs, fix_aspect_ratio, get_warp_matrix
+    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, decode_image
+    from .ragged import RaggedImages
+
+    if not records:
+        raise ValueError("records is empty")
+    if images is None:
+        images = [decode_image(r["img_path"], r.get("id")) for r in records]
+    if len(images) != len(records):
+        raise ValueError(f"images ({len(images)}) and records ({len(records)}) must have one length")
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    w, h = (int(v) for v in input_size)
+    bbox = torch.from_numpy(np.concatenate([np.asarray(r["bbox"], dtype=np.float32).reshape(1, 4)
+                                            for r in records])).to(dev, torch.float64)
+    center, scale = bbox_xyxy2cs(bbox, padding=padding)
+    scale = fix_aspect_ratio(scale, w / h)
+    warp = get_warp_matrix(center, scale, 0.0, (w, h))
+    inputs = ops.warp_affine(RaggedImages.from_images(list(images)).to(dev), warp, (w, h), mean=IMAGENET_MEAN,
+                             std=IMAGENET_STD, bgr_to_rgb=True)
+
+    def stack(key: str, shape: tuple) -> torch.Tensor:
+        return torch.from_numpy(np.stack([np.asarray(r[key], dtype=np.float32).reshape(shape)
+                                          for r in records])).to(dev)
+
+    kp = stack("keypoints", (INTERHAND_NUM_KEYPOINTS, 3))
+    xy = torch.einsum("bij,bkj->bki", warp[:, :, :2], kp[..., :2].to(torch.float64)) + warp[:, None, :, 2]
+    return dict(inputs=inputs, keypoints=torch.cat([xy.to(torch.float32), kp[..., 2:]], dim=-1),
+                keypoints_visible=stack("keypoints_visible", (INTERHAND_NUM_KEYPOINTS,)),
+                rel_root_depth=stack("rel_root_depth", ()), rel_root_valid=stack("rel_root_valid", ()),
+                hand_type=stack("hand_type", (2,)), hand_type_valid=stack("hand_type_valid", ()),
+                input_center=center, input_scale=scale, warp_matrices=warp)

@@ -7,11 +7,14 @@ import json
 import os
 from typing import Optional
 
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from pyposefast.datasets.errors import AnnotationError
-from pyposefast.datasets.interhand import encode_handtype, load_interhand3d
+from pyposefast.datasets.interhand import (encode_handtype, flip_hand_labels, interhand_topdown_batch,
+                                           load_interhand3d)
 
 HAND_TYPES = ("right", "left", "interacting")
 
@@ -23,13 +26,14 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
 
 
 def write_interhand_files(folder: str, num_images: int = 6, seed: int = 0, image_size: tuple = (256, 256),
-                          invalid_wrist: Optional[int] = None) -> dict:
+                          invalid_wrist: Optional[int] = None, write_images: bool = False) -> dict:
     """Write a tiny InterHand2.6M split (``*_data.json``, ``*_camera.json``, ``*_joint_3d.json``) and
     blank images; returns the paths and the cameras' ground truth.
 
     Hands are random 21-joint chains around a wrist about 600 mm in front of one of two cameras
     (random rotations, focal about 700 px, principal point at the image centre) so that they project
-    inside the image. ``invalid_wrist`` (an image index) marks that image's left wrist invalid.
+    inside the image. ``invalid_wrist`` (an image index) marks that image's left wrist invalid;
+    ``write_images`` also writes the (patterned) JPEG images.
     """
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(folder, "images"), exist_ok=True)
@@ -69,6 +73,12 @@ def write_interhand_files(folder: str, num_images: int = 6, seed: int = 0, image
         if invalid_wrist == i:
             valid[41] = 0
         file_name = f"Capture0/{cam}/image{frame}.jpg"
+        if write_images:
+            path = os.path.join(folder, "images", file_name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            yy, xx = np.mgrid[0:h, 0:w]
+            img = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) % 256], -1) ^ rng.integers(0, 40, (h, w, 3))
+            cv2.imwrite(path, img.astype(np.uint8))
         images.append({"id": i + 10, "file_name": file_name, "width": w, "height": h, "capture": 0,
                        "subject": 0, "seq_name": "ROM", "camera": cam, "frame_idx": int(frame)})
         annotations.append({"id": 100 + i, "image_id": i + 10, "category_id": 1, "bbox": [float(x0), float(y0), float(x1 - x0),
@@ -131,6 +141,7 @@ def test_rootnet_depths(tmp_path):
 
 
 @pytest.mark.parity
+@pytest.mark.filterwarnings("ignore:The metainfo config file")
 def test_matches_mmpose(tmp_path):
     pytest.importorskip("mmpose")
     pytest.importorskip("xtcocotools")
@@ -195,3 +206,40 @@ def test_file_errors(tmp_path):
         _load(p)
     with pytest.raises(ValueError, match="'right', 'left' or 'interacting'"):
         encode_handtype("both")
+
+
+@pytest.mark.parity
+def test_topdown_batch_matches_mmpose_val_pipeline(tmp_path):
+    pytest.importorskip("mmpose")
+    from mmpose.datasets.transforms import GetBBoxCenterScale, TopdownAffine
+
+    p = write_interhand_files(str(tmp_path), num_images=3, seed=6, write_images=True)
+    records = _load(p).records
+    out = interhand_topdown_batch(records, input_size=(128, 96))
+    assert out["inputs"].shape == (3, 3, 96, 128) and out["keypoints"].shape == (3, 42, 3)
+    mean, std = np.array([123.675, 116.28, 103.53]), np.array([58.395, 57.12, 57.375])
+    for b, rec in enumerate(records):
+        res = dict(img=cv2.imread(rec["img_path"]), bbox=rec["bbox"].copy(), keypoints=rec["keypoints"].copy(),
+                   keypoints_visible=rec["keypoints_visible"].copy(), img_shape=(256, 256))
+        res = TopdownAffine(input_size=(128, 96))(GetBBoxCenterScale()(res))
+        np.testing.assert_allclose(out["keypoints"][b].numpy(), res["transformed_keypoints"][0], atol=1e-3)
+        np.testing.assert_allclose(out["input_center"][b].numpy(), np.reshape(res["input_center"], -1), rtol=1e-6)
+        np.testing.assert_allclose(out["input_scale"][b].numpy(), np.reshape(res["input_scale"], -1), rtol=1e-6)
+        expected = (res["img"][..., ::-1] - mean) / std
+        diff = np.abs(out["inputs"][b].permute(1, 2, 0).numpy() - expected) * std
+        assert diff.max() <= 1.01, f"max grey-level difference {diff.max()}"
+    # the same batch from decoded images, and its targets
+    again = interhand_topdown_batch(records, [cv2.imread(r["img_path"]) for r in records], (128, 96))
+    assert torch.equal(again["inputs"], out["inputs"])
+    np.testing.assert_array_equal(out["hand_type"].numpy(), np.concatenate([r["hand_type"] for r in records]))
+    with pytest.raises(ValueError, match="one length"):
+        interhand_topdown_batch(records, again["inputs"][:2], (128, 96))
+
+
+def test_flip_hand_labels():
+    hand_type = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    root = torch.tensor([10.0, -5.0, 3.0])
+    ht, r = flip_hand_labels(hand_type, root, torch.tensor([True, True, False]))
+    assert ht.tolist() == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] and r.tolist() == [-10.0, 5.0, 3.0]
+    with pytest.raises(ValueError, match="hand_type must be"):
+        flip_hand_labels(hand_type[:, :1], root, torch.ones(3, dtype=torch.bool))

@@ -158,35 +158,26 @@ def test_bce_matches_mmpose():
 
 
 def test_end_to_end_tiny(tmp_path):
-    """InterHand fixture -> crops' keypoints -> Hand3DHeatmap targets -> small InterNet trains a few
-    steps (loss falls) -> predict (flip test) -> InterHandMetric."""
-    from pyposefast.datasets.interhand import load_interhand3d
+    """InterHand fixture (JSON + images) -> crops and Hand3DHeatmap targets -> small InterNet trains a
+    few steps (loss falls) -> predict (flip test) -> InterHandMetric."""
+    from pyposefast.datasets.interhand import interhand_topdown_batch, load_interhand3d
     from pyposefast.evaluation.metrics.hand_metric import InterHandMetric, interhand_data_samples
     from tests.datasets.test_interhand import write_interhand_files
 
     torch.manual_seed(0)
-    p = write_interhand_files(str(tmp_path), num_images=6, seed=4)
+    p = write_interhand_files(str(tmp_path), num_images=6, seed=4, write_images=True)
     records = load_interhand3d(p["data"], p["camera"], p["joint_3d"], p["img_prefix"]).records
+    batch = interhand_topdown_batch(records, input_size=(64, 64))
     codec = Hand3DHeatmap(**dict(CODEC, sigma=1.5, max_bound=10))
-    # MMPose's GetBBoxCenterScale (padding 1.25), a square crop, keypoints into the 64x64 input
-    bbox = np.concatenate([r["bbox"] for r in records])
-    center = torch.from_numpy((bbox[:, :2] + bbox[:, 2:]) / 2)
-    scale = torch.from_numpy((bbox[:, 2:] - bbox[:, :2]).max(1, keepdims=True).repeat(2, 1) * 1.25)
-    kp = torch.from_numpy(np.concatenate([r["keypoints"] for r in records]))
-    kp_in = torch.cat([(kp[..., :2] - center[:, None] + 0.5 * scale[:, None]) / scale[:, None] * 64, kp[..., 2:]], -1)
-    targets = codec.batch_encode(
-        kp_in, torch.from_numpy(np.concatenate([r["keypoints_visible"] for r in records])),
-        torch.tensor([float(r["rel_root_depth"]) for r in records]),
-        torch.tensor([float(r["rel_root_valid"]) for r in records]),
-        torch.from_numpy(np.concatenate([r["hand_type"] for r in records])),
-        torch.tensor([float(r["hand_type_valid"][0]) for r in records]))
+    targets = codec.batch_encode(*(batch[k] for k in ("keypoints", "keypoints_visible", "rel_root_depth",
+                                                      "rel_root_valid", "hand_type", "hand_type_valid")))
+    assert targets["keypoint_weights"].sum() > 0.8 * 6 * 42 and targets["heatmaps"].amax() > 9
     model = build_internet(ResNet(18), 512, codec, deconv_out_channels=(32, 32, 32), hidden_dims=(32,),
                            flip_test=True, flip_indices=FLIP)
-    x = torch.randn(len(records), 3, 64, 64)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     losses = []
     for _ in range(6):
-        out = model.loss(x, **targets)
+        out = model.loss(batch["inputs"], **targets)
         loss = sum(v for k, v in out.items() if k.startswith("loss"))
         opt.zero_grad()
         loss.backward()
@@ -195,13 +186,21 @@ def test_end_to_end_tiny(tmp_path):
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     model.eval()
     with torch.no_grad():
-        keypoints, scores, root, hand_type = model.predict(x, center, scale)
+        keypoints, scores, root, hand_type = model.predict(batch["inputs"], batch["input_center"],
+                                                           batch["input_scale"])
     assert keypoints.shape == (6, 42, 3) and hand_type.shape == (6, 2)
     metric = InterHandMetric()
     metric.process(None, interhand_data_samples(records, keypoints, root, hand_type))
     result = metric.evaluate()
     assert set(result) == {"MPJPE_all", "MPJPE_single", "MPJPE_interacting", "HandednessAcc", "MRRPE"}
     assert all(np.isfinite(v) for v in result.values()) and result["MPJPE_all"] > 0
+    # the ground truth itself, through the same decode path's geometry, scores (near) zero error
+    gt = torch.from_numpy(np.concatenate([r["keypoints"] for r in records]))
+    metric.process(None, interhand_data_samples(records, gt, torch.tensor([float(r["rel_root_depth"])
+                                                                             for r in records]),
+                                                torch.from_numpy(np.concatenate([r["hand_type"] for r in records]))))
+    perfect = metric.evaluate()
+    assert perfect["MPJPE_all"] < 1e-2 and perfect["MRRPE"] < 1e-2 and perfect["HandednessAcc"] == 1.0
 
 
 @requires_cuda
