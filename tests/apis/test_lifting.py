@@ -20,10 +20,10 @@ from tests.conftest import requires_cuda
 H36M = dataset_meta("h36m")
 
 
-def tiny_lifter(seed: int = 0, causal: bool = False) -> PoseLifter:
-    """VideoPose3D layout at 32 channels, receptive field 9 frames."""
+def tiny_lifter(seed: int = 0, causal: bool = False, blocks: int = 1) -> PoseLifter:
+    """VideoPose3D layout at 32 channels, receptive field 3 ** (blocks + 1) frames (9 by default)."""
     torch.manual_seed(seed)
-    return PoseLifter(TCN(34, 32, 1, (3, 3), dropout=0.0, causal=causal, use_stride_conv=True),
+    return PoseLifter(TCN(34, 32, blocks, (3,) * (blocks + 1), dropout=0.0, causal=causal, use_stride_conv=True),
                       TemporalRegressionHead(32, 17)).eval()
 
 
@@ -161,6 +161,27 @@ def test_lifted_keypoints_equal_a_by_hand_mmpose_pipeline():
     raw = PoseLifterInferencer(model, device="cpu", tracking="index", disable_norm_pose_2d=True)(
         results, image_size=(w, h))
     assert not np.allclose(raw[3]["keypoints_root_relative"], out[3]["keypoints_root_relative"])
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_whole_sequence_dilated_run_equals_window_by_window(causal):
+    model = tiny_lifter(seed=2, causal=causal, blocks=2)  # 27 frames: dilations 3 and 9
+    with torch.no_grad():  # non-trivial batch-norm statistics
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    present = [[True] * 16, [t not in (4, 5, 11) for t in range(16)]]
+    results = _coco_results(16, n=2, seed=4, present=present)
+    fast = PoseLifterInferencer(model, device="cpu", tracking="index")
+    slow = PoseLifterInferencer(model, device="cpu", tracking="index", whole_sequence=False, batch_size=5)
+    assert fast.whole_sequence and not slow.whole_sequence
+    a, b = fast(results, image_size=(640, 480)), slow(results, image_size=(640, 480))
+    for fa, fb in zip(a, b):
+        np.testing.assert_allclose(fa["keypoints_root_relative"], fb["keypoints_root_relative"], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(a[0]["keypoints_root_relative"][0], a[8]["keypoints_root_relative"][0])
+    with pytest.raises(ValueError, match="whole_sequence"):
+        PoseLifterInferencer(model, device="cpu", seq_step=2, whole_sequence=True)
 
 
 def test_iou_tracking_follows_people_across_list_order():
