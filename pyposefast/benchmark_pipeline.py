@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -134,10 +134,38 @@ def _train_step_fn(model, optimizer, target_keys: List[str]):
     return step
 
 
+def _per_sample_row(records, meta, heatmap_codec, batch, batches, workers, ctx, cuda, device, sync, results, row):
+    """The per-sample path: everything in the workers (MMPose-style), then normalisation on the device."""
+    from .datasets import per_sample as T
+    from .datasets.pipeline import loader_worker_init
+
+    ps = T.Compose([
+        T.LoadImage(), T.GetBBoxCenterScale(), T.RandomFlip(prob=0.5, flip_indices=meta["flip_indices"]),
+        T.RandomHalfBody(upper_body_ids=meta["upper_body_ids"], lower_body_ids=meta["lower_body_ids"]),
+        T.RandomBBoxTransform(), T.TopdownAffine((192, 256)), T.GenerateTarget(heatmap_codec), T.PackPoseInputs()])
+
+    ps_loader = torch.utils.data.DataLoader(_PerSampleDataset(records, ps), batch_size=batch, shuffle=True,
+                                            num_workers=workers, collate_fn=_per_sample_collate, drop_last=True,
+                                            persistent_workers=workers > 0, pin_memory=cuda,
+                                            multiprocessing_context=ctx,
+                                            worker_init_fn=loader_worker_init if workers > 0 else None)
+    mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375], device=device).view(1, 3, 1, 1)
+
+    def consume_ps(b):
+        img = b[0].to(device, non_blocking=True).flip(1).float()
+        _ = ((img - mean) / std, b[1].to(device, non_blocking=True), b[2].to(device, non_blocking=True))
+        return b[0].shape[0]
+
+    results["per_sample"] = _time_loop(ps_loader, consume_ps, batches, sync).rate
+    row("per_sample", "per-sample (MMPose-style, in workers)", batch)
+    del ps_loader
+
+
 def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print,
                  data_root: Optional[str] = None, num_workers: Optional[int] = None,
                  batch_size: Optional[int] = None, batches: Optional[int] = None,
-                 num_images: Optional[int] = None) -> Dict[str, float]:
+                 num_images: Optional[int] = None, sections: Sequence[str] = ("feeds", "train")) -> Dict[str, float]:
     """Measure and print the throughput table (samples/s), one run.
 
     Args:
@@ -149,6 +177,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         batch_size (int, optional): batch of the throughput rows. Defaults to 64 (32 quick).
         batches (int, optional): timed batches per row. Defaults to 60 (4 quick).
         num_images (int, optional): synthetic 640x480 images. Defaults to 300 (40 quick).
+        sections (sequence of str): ``'feeds'``: every way of feeding the pipeline (loader alone,
+            per-sample path, pooled buffers, pageable copies, nvjpeg); ``'train'``: the training rows
+            (CUDA). The batched pipeline with workers decoding (and alone) is always measured.
 
     Returns:
         dict: samples/s per row: ``loader_only`` (workers decode + pack, nothing else),
@@ -159,7 +190,6 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     """
     from .codecs import MSRAHeatmap, SimCCLabel
     from .datasets import dataset_meta, generate_synthetic_coco, load_coco_keypoints
-    from .datasets import per_sample as T
     from .datasets.pipeline import DevicePrefetcher, TopdownBatchPipeline, build_topdown_loader
 
     device = torch.device("cuda" if use_cuda and torch.cuda.is_available() else "cpu")
@@ -202,32 +232,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
 
     # 1. the loader alone: workers decode and pack; the ceiling of any decode-in-workers path
     decode_loader = loader(batch)
-    results["loader_only"] = _time_loop(decode_loader, lambda b: len(b), batches, lambda: None).rate
-    row("loader_only", "workers decode + pack only (loader ceiling)", batch)
-
-    # 2. per-sample path: everything in the workers, then normalisation on the device
-    ps = T.Compose([
-        T.LoadImage(), T.GetBBoxCenterScale(), T.RandomFlip(prob=0.5, flip_indices=meta["flip_indices"]),
-        T.RandomHalfBody(upper_body_ids=meta["upper_body_ids"], lower_body_ids=meta["lower_body_ids"]),
-        T.RandomBBoxTransform(), T.TopdownAffine((192, 256)), T.GenerateTarget(heatmap_codec), T.PackPoseInputs()])
-    from .datasets.pipeline import loader_worker_init
-
-    ps_loader = torch.utils.data.DataLoader(_PerSampleDataset(records, ps), batch_size=batch, shuffle=True,
-                                            num_workers=workers, collate_fn=_per_sample_collate, drop_last=True,
-                                            persistent_workers=workers > 0, pin_memory=cuda,
-                                            multiprocessing_context=ctx,
-                                            worker_init_fn=loader_worker_init if workers > 0 else None)
-    mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(1, 3, 1, 1)
-    std = torch.tensor([58.395, 57.12, 57.375], device=device).view(1, 3, 1, 1)
-
-    def consume_ps(b):
-        img = b[0].to(device, non_blocking=True).flip(1).float()
-        _ = ((img - mean) / std, b[1].to(device, non_blocking=True), b[2].to(device, non_blocking=True))
-        return b[0].shape[0]
-
-    results["per_sample"] = _time_loop(ps_loader, consume_ps, batches, sync).rate
-    row("per_sample", "per-sample (MMPose-style, in workers)", batch)
-    del ps_loader
+    feeds_rows = "feeds" in sections
+    if feeds_rows:
+        results["loader_only"] = _time_loop(decode_loader, lambda b: len(b), batches, lambda: None).rate
+        row("loader_only", "workers decode + pack only (loader ceiling)", batch)
+        _per_sample_row(records, meta, heatmap_codec, batch, batches, workers, ctx, cuda, device, sync, results, row)
 
     # 3. the batched pipeline fed by the workers (decode included)
     pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec)
@@ -247,35 +256,37 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     notes["device_only"] = f"{alone.busy_ms:.1f} ms/batch of host time to launch it"
     row("device_only", "pipeline alone (resident raw batch)", batch)
 
-    # reused shared-memory slots (page-locked on CUDA): no per-batch allocation, faults or pin copy
-    pooled_loader = build_topdown_loader(records, batch, workers, pin_memory=cuda, drop_last=True,
-                                         multiprocessing_context=ctx, seed=0, reuse_buffers=True,
-                                         max_image_size=(640, 480))
-    pooled = _time_loop(DevicePrefetcher(pooled_loader, device), consume_dev, batches, sync)
-    results["device_pipeline_pooled"] = pooled.rate
-    notes["device_pipeline_pooled"] = (f"main thread waits {pooled.wait_ms:.1f} ms/batch for data"
-                                       + ("" if not cuda else f"; slots page-locked: {pooled_loader.pool.pinned}"))
-    row("device_pipeline_pooled", "batched pipeline, reused shared buffers", batch)
-    if cuda:  # without the loader's pin thread: pageable copies from the prefetch thread
-        unpinned_loader = loader(batch, pin=False)
-        unpinned = _time_loop(DevicePrefetcher(unpinned_loader, device), consume_dev, batches, sync)
-        results["device_pipeline_unpinned"] = unpinned.rate
-        notes["device_pipeline_unpinned"] = f"main thread waits {unpinned.wait_ms:.1f} ms/batch for data"
-        row("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch)
-        del unpinned_loader
-        import importlib.util
+    pooled_loader = None
+    if feeds_rows:
+        # reused shared-memory slots (page-locked on CUDA): no per-batch allocation, faults or pin copy
+        pooled_loader = build_topdown_loader(records, batch, workers, pin_memory=cuda, drop_last=True,
+                                             multiprocessing_context=ctx, seed=0, reuse_buffers=True,
+                                             max_image_size=(640, 480))
+        pooled = _time_loop(DevicePrefetcher(pooled_loader, device), consume_dev, batches, sync)
+        results["device_pipeline_pooled"] = pooled.rate
+        notes["device_pipeline_pooled"] = (f"main thread waits {pooled.wait_ms:.1f} ms/batch for data"
+                                           + ("" if not cuda else f"; slots page-locked: {pooled_loader.pool.pinned}"))
+        row("device_pipeline_pooled", "batched pipeline, reused shared buffers", batch)
+        if cuda:  # without the loader's pin thread: pageable copies from the prefetch thread
+            unpinned_loader = loader(batch, pin=False)
+            unpinned = _time_loop(DevicePrefetcher(unpinned_loader, device), consume_dev, batches, sync)
+            results["device_pipeline_unpinned"] = unpinned.rate
+            notes["device_pipeline_unpinned"] = f"main thread waits {unpinned.wait_ms:.1f} ms/batch for data"
+            row("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch)
+            del unpinned_loader
+            import importlib.util
 
-        if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
-            nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec, bgr_to_rgb=False)
-            nv_loader = loader(batch, encoded=True)
-            nv = _time_loop(DevicePrefetcher(nv_loader, device, decode_jpeg=True),
-                            lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
-            results["device_pipeline_nvjpeg"] = nv.rate
-            notes["device_pipeline_nvjpeg"] = f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
-            del nv_loader
-        else:
-            notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
-        row("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch)
+            if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
+                nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec, bgr_to_rgb=False)
+                nv_loader = loader(batch, encoded=True)
+                nv = _time_loop(DevicePrefetcher(nv_loader, device, decode_jpeg=True),
+                                lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
+                results["device_pipeline_nvjpeg"] = nv.rate
+                notes["device_pipeline_nvjpeg"] = f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
+                del nv_loader
+            else:
+                notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
+            row("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch)
 
     train_rows: List[Tuple[str, str, int]] = []
     # the fastest feed measured above feeds training
@@ -288,7 +299,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         return build_topdown_loader(records, bs, workers, pin_memory=not nvjpeg, drop_last=True, encoded=nvjpeg,
                                     multiprocessing_context=ctx, seed=0, prefetch_factor=prefetch,
                                     reuse_buffers=feed == "device_pipeline_pooled", max_image_size=(640, 480))
-    if cuda:
+    if cuda and "train" in sections:
         from .models import build_model
 
         torch.backends.cudnn.benchmark = True
@@ -331,13 +342,16 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             del mprefetch, mloader, model, fixed
             torch.cuda.empty_cache()
 
-    out(f"speed-up of the batched pipeline over the per-sample path: "
-        f"{results['device_pipeline'] / results['per_sample']:.2f}x")
+    if "per_sample" in results:
+        out(f"speed-up of the batched pipeline over the per-sample path: "
+            f"{results['device_pipeline'] / results['per_sample']:.2f}x")
     if cuda:
         best = max(results["device_pipeline"], results.get("device_pipeline_nvjpeg", 0.0),
-                   results.get("device_pipeline_unpinned", 0.0), results["device_pipeline_pooled"])
+                   results.get("device_pipeline_unpinned", 0.0), results.get("device_pipeline_pooled", 0.0))
         out(f"target >= 5000 samples/s decode included: {'met' if best >= 5000 else 'NOT met'} ({best:.0f})")
         for key in ("resnet50", "rtmpose_s"):
+            if f"{key}_pipeline_cost_pct" not in results:
+                continue
             cost = results[f"{key}_pipeline_cost_pct"]
             out(f"{key}: the pipeline costs {cost:.1f}% of the model-alone training rate "
                 f"({'within' if cost <= 5.0 else 'OVER'} the 5% budget)")

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import ops
+from .._constants import device_constant
 from ..ops import _checks
 from .base import ArrayLike, BaseKeypointCodec, network_output_tensor, to_output
 from .regression_label import copy_weights, keypoints_to_tensor, visibility_to_tensor
@@ -142,9 +143,10 @@ class SimCCLabel(BaseKeypointCodec):
         labels = []
         if self.smoothing_type == "gaussian":
             m64 = m.to(torch.float64)
-            radius = m64.new_tensor(self.sigma * 3)
+            # cached device constants: no host-to-device copy per call (capturable in a CUDA graph)
+            radius = device_constant(np.asarray(self.sigma, dtype=np.float64) * 3, torch.float64, kp.device)
             low, high = m64 - radius, m64 + radius + 1
-            sizes = m64.new_tensor(self._sizes)
+            sizes = device_constant([float(v) for v in self._sizes], torch.float64, kp.device)
             # non-finite bins become INT64_MIN in MMPose's int64 cast: out of bounds
             oob = (low >= sizes).any(-1) | (high < 0).any(-1) | ~torch.isfinite(m64).all(-1)
             drawn = considered & ~oob
