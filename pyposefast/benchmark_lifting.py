@@ -75,7 +75,8 @@ def _network_rows(model_name: str, device: torch.device, batches: Sequence[int],
     model = build_model(model_name).to(device)
     frames = default_input(model_name).shape[1]
     rows = []
-    modes = ["inference fp32"] + (["inference fp16"] if device.type == "cuda" else []) + (["train step"] if train else [])
+    modes = (["inference fp32"] + (["inference fp16"] if device.type == "cuda" else [])
+             + (["train step"] if train else []))
     for mode in modes:
         for batch in batches:
             x, _, _, labels = _windows(batch, frames, device)

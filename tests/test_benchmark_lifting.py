@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyposefast.benchmark_lifting import main, run_lifting
+from tests.conftest import requires_cuda
 
 
 def test_run_lifting_cpu_tiny():
@@ -21,6 +22,16 @@ def test_run_lifting_cpu_tiny():
     assert net["per_s"] == pytest.approx(net["batch"] / (net["ms"] / 1e3))
     assert lines[0].startswith("lifting: videopose3d-27f_h36m (27-frame windows")
     assert sum(line.startswith("cpu ") for line in lines) == len(rows)
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_run_lifting_cuda_quick():
+    rows = run_lifting(quick=True, use_cuda=True, cpu=False, out=lambda s: None, model_name="videopose3d-27f_h36m",
+                       batches=(8,), repeats=1, iters=2, inferencer_frames=50)
+    assert {r["mode"] for r in rows} >= {"inference fp32", "inference fp16", "train step", "codec encode+decode",
+                                         "inferencer, 2 people"}
+    assert all(r["device"] == "cuda" and r["per_s"] > 0 for r in rows)
 
 
 def test_run_lifting_refuses_cuda_without_a_gpu(monkeypatch):

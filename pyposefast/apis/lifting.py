@@ -115,7 +115,9 @@ def track_by_iou(bboxes: Sequence[np.ndarray], tracking_thr: float = 0.3) -> Lis
         tracking_thr (float): IoU threshold.
 
     Returns:
-        list of ndarray[N_t] int64: track ids (0, 1, ... in order of first appearance).
+        list of ndarray[N_t] int64: track ids (0, 1, ... in order of first appearance). (MMPose's
+        inferencer also drops an unmatched person with fewer than 3 non-zero keypoint y values;
+        here every person is kept.)
     """
     ids: List[np.ndarray] = []
     prev_boxes, prev_ids = np.zeros((0, 4)), np.zeros(0, np.int64)
@@ -319,14 +321,16 @@ class PoseLifterInferencer:
         for arg, value in (("seq_len", seq_len), ("seq_step", seq_step), ("batch_size", batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{arg} must be a positive int, got {value!r}")
-        self.seq_len, self.causal, self.seq_step, self.batch_size = int(seq_len), bool(causal), int(seq_step), int(batch_size)
+        self.seq_len, self.causal = int(seq_len), bool(causal)
+        self.seq_step, self.batch_size = int(seq_step), int(batch_size)
         if tracking not in ("iou", "index"):
             raise ValueError(f"tracking must be 'iou' or 'index', got {tracking!r}")
         if pose_det_dataset not in _SOURCE_K:
             raise ValueError(f"pose_det_dataset must be one of {sorted(_SOURCE_K)}, got {pose_det_dataset!r}")
         self.tracking, self.tracking_thr = tracking, float(tracking_thr)
         self.pose_det_dataset, self.dataset = pose_det_dataset, dataset
-        self.disable_norm_pose_2d, self.disable_rebase_keypoint = bool(disable_norm_pose_2d), bool(disable_rebase_keypoint)
+        self.disable_norm_pose_2d = bool(disable_norm_pose_2d)
+        self.disable_rebase_keypoint = bool(disable_rebase_keypoint)
         self.kpt_thr = float(kpt_thr)
         self.pose2d = pose2d
         can_run_whole = _whole_sequence_capable(model, self.seq_len, self.seq_step)
@@ -466,7 +470,8 @@ class PoseLifterInferencer:
             images (sequence of ndarray[H, W, 3] uint8, optional): the frames, for the left panel
                 of the plots (read from the inputs when they are images or a video).
             vis_out_dir (str, optional): write one PNG per frame (``000000.png``, ...) here.
-            vis_video (str, optional): also write the plots as a video file.
+            vis_video (str, optional): also write the plots as a video file (the PNGs then go to
+                ``<vis_video without extension>_frames/`` unless ``vis_out_dir`` is given).
             fps (float): the video's frame rate.
             **draw_kwargs: ``pyposefast.visualization.pose3d.draw_pose3d`` arguments (``panel_size``,
                 ``axis_limit``, ``num_instances`` ...).
@@ -540,7 +545,8 @@ class PoseLifterInferencer:
             from ..visualization.pose3d import write_pose3d_frames
 
             draw_kwargs.setdefault("kpt_thr", self.kpt_thr)
-            write_pose3d_frames([r["keypoints"] for r in out], vis_out_dir or os.path.splitext(vis_video)[0] + "_frames",
+            png_dir = vis_out_dir or os.path.splitext(vis_video)[0] + "_frames"
+            write_pose3d_frames([r["keypoints"] for r in out], png_dir,
                                 self.meta, scores=[r["keypoint_scores"] for r in out], images=frames,
                                 keypoints_2d=None if frames is None else [r["keypoints_2d"] for r in out],
                                 scores_2d=None if frames is None else [r["keypoint_scores_2d"] for r in out],

@@ -68,7 +68,8 @@ def test_coco_to_h36m_conversion():
     for det in ("coco", "aic", "crowdpose"):
         k = 17 if det == "coco" else 14
         src = rng.uniform(0, 100, (2, k, 3)).astype(np.float32)
-        np.testing.assert_array_equal(convert_keypoint_definition(src, det), mm.convert_keypoint_definition(src, det, "h36m"))
+        np.testing.assert_array_equal(convert_keypoint_definition(src, det),
+                                      mm.convert_keypoint_definition(src, det, "h36m"))
     with pytest.raises(ValueError, match="pose_det_dataset"):
         convert_keypoint_definition(kp, "mpii")
     with pytest.raises(ValueError, match=r"\[N, 14, C\]"):

@@ -16,6 +16,7 @@ from pyposefast.models.estimators.multitask import MultiTaskPoseEstimator
 from pyposefast.models.heads import HeatmapHead, RegressionHead
 from pyposefast.models.heads.multitask import BCEWithLogitsLoss, VisibilityHead
 from pyposefast.models.necks import GlobalAveragePooling
+from tests.conftest import requires_cuda
 
 INPUT = (48, 64)  # (w, h)
 COCO_FLIP = dataset_meta("coco")["flip_indices"]
@@ -49,7 +50,8 @@ def _batch(B: int = 4, seed: int = 0):
     body_kp = torch.rand(B, 17, 2, generator=g) * size
     hand_kp = torch.rand(B, 21, 2, generator=g) * size
     w, h = INPUT
-    body = MSRAHeatmap(input_size=INPUT, heatmap_size=(w // 4, h // 4), sigma=2.0).batch_encode(body_kp, torch.ones(B, 17))
+    body_codec = MSRAHeatmap(input_size=INPUT, heatmap_size=(w // 4, h // 4), sigma=2.0)
+    body = body_codec.batch_encode(body_kp, torch.ones(B, 17))
     hand = RegressionLabel(input_size=INPUT).batch_encode(hand_kp, torch.ones(B, 21))
     vis = (torch.rand(B, 17, generator=g) > 0.4).float()
     targets = dict(body=dict(heatmaps=body["heatmaps"], keypoint_weights=body["keypoint_weights"]),
@@ -63,7 +65,8 @@ def test_forward_backward_reaches_every_head_and_the_backbone():
     x, targets = _batch()
     out = model(x)
     assert set(out) == {"body", "hand", "visibility"}
-    assert out["body"].shape == (4, 17, 16, 12) and out["hand"].shape == (4, 21, 2) and out["visibility"].shape == (4, 17)
+    assert out["body"].shape == (4, 17, 16, 12) and out["hand"].shape == (4, 21, 2)
+    assert out["visibility"].shape == (4, 17)
     losses = model.loss(x, **targets)
     assert {"loss_body_kpt", "loss_hand_kpt", "loss_visibility_vis", "visibility_acc_vis"} <= set(losses)
     assert not losses["visibility_acc_vis"].requires_grad
@@ -163,6 +166,26 @@ def test_visibility_head_loss_matches_bce_and_weights():
     torch.testing.assert_close(got, want)
     with pytest.raises(ValueError, match="keypoints_visible"):
         head.loss(feats, labels[:, :5])
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_cuda_predict_and_loss_match_cpu():
+    model = _model().eval()
+    x, targets = _batch(3)
+    center, scale = torch.tensor([[100.0, 80.0]] * 3), torch.tensor([[60.0, 80.0]] * 3)
+    with torch.no_grad():
+        cpu = model.predict(x, center, scale)
+        cpu_loss = model.loss(x, **targets)
+        model.cuda()
+        gpu = model.predict(x.cuda(), center.cuda(), scale.cuda())
+        gpu_targets = {k: {n: v.cuda() for n, v in t.items()} for k, t in targets.items()}
+        gpu_loss = model.loss(x.cuda(), **gpu_targets)
+    for name in ("body", "hand"):
+        torch.testing.assert_close(gpu[name][0].cpu(), cpu[name][0], rtol=1e-3, atol=1e-2)
+    torch.testing.assert_close(gpu["visibility"].cpu(), cpu["visibility"], rtol=1e-3, atol=1e-4)
+    for k in cpu_loss:
+        torch.testing.assert_close(gpu_loss[k].cpu(), cpu_loss[k], rtol=1e-3, atol=1e-5)
 
 
 def test_bad_arguments_raise():

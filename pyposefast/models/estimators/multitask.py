@@ -178,7 +178,8 @@ class MultiTaskPoseEstimator(nn.Module):
             fi = self.flip_indices.get(name) if name in flipping else None
             if "input_center" in inspect.signature(head.predict).parameters:
                 if input_center is None or input_scale is None:
-                    raise ValueError(f"head {name!r} decodes to image pixels: input_center and input_scale are required")
+                    raise ValueError(f"head {name!r} decodes to image pixels: input_center and input_scale are "
+                                     "required")
                 out[name] = head.predict(hf, hf_flip, input_center=input_center, input_scale=input_scale,
                                          flip_indices=fi, shift_heatmap=self.shift_heatmap,
                                          shift_coords=self.shift_coords, warp_matrices=warp_matrices)
