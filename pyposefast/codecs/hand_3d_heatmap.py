@@ -114,14 +114,15 @@ def generate_3d_gaussian_heatmaps(
         ix, dx2 = axis(mu_x, W)
         iy, dy2 = axis(mu_y, H)
         iz, dz2 = axis(mu_z, D)
-        # MMPose's order: ((dx^2 + dy^2) + dz^2) / (2 sigma^2), window indexed [z, y, x]
+        # MMPose's order: -((dx^2 + dy^2) + dz^2) / (2 sigma^2) (the sign moved into the divisor:
+        # exact), window indexed [z, y, x]
         d2 = (dx2[..., None, None, :] + dy2[..., None, :, None]) + dz2[..., :, None, None]
-        values = torch.exp(-d2 / (2 * sigma ** 2)).to(torch.float32)  # [B, N, K, L, L, L]
+        # scaled before the max-merge: max(a, b) * s == max(a * s, b * s) exactly (rounding is monotonic)
+        values = torch.exp(d2 / (-2 * sigma ** 2)).to(torch.float32) * max_bound  # [B, N, K, L, L, L]
         k = torch.arange(K, device=device).view(1, 1, K, 1, 1, 1)
         flat = ((k * D + iz[..., :, None, None]) * H + iy[..., None, :, None]) * W + ix[..., None, None, :]
         heatmaps.scatter_reduce_(1, flat.reshape(B, N * K * L ** 3), values.reshape(B, N * K * L ** 3),
                                  reduce="amax", include_self=True)
-    heatmaps = heatmaps * max_bound
     return heatmaps.view(B, K, D, H, W), weights
 
 
