@@ -29,6 +29,7 @@ from pyposefast.models.mesh.hmr_head import HMRMeshHead
 from pyposefast.models.mesh.smpl import SMPL
 from pyposefast.models.mesh.smpl_file import (SMPL_DIR_ENV, SMPL_PARENTS, SMPLModelNotFoundError,
                                               load_smpl_model_file, resolve_smpl_path, write_synthetic_smpl)
+from tests.conftest import requires_cuda
 
 V = 368  # 23 bones x 2 rings x 8 segments: a small model keeps the tests fast
 
@@ -463,3 +464,28 @@ def test_trainer_fits_parametric_mesh_on_synthetic_data(smpl, tmp_path):
     losses = [h["loss"] for h in result["history"]]
     assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
     assert (tmp_path / "work" / "last.pt").exists()
+
+
+# ---------------------------------------------------------------------------------------- CUDA
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_cuda_smpl_matches_cpu_and_hmr_trains(smpl_file):
+    cpu = SMPL(smpl_file, dtype=torch.float64)
+    gpu = SMPL(smpl_file, dtype=torch.float64).cuda()
+    pose, betas = _random_pose(4, seed=9), torch.randn(4, 10, dtype=torch.float64)
+    a = cpu(betas, pose[:, 3:], pose[:, :3])
+    b = gpu(betas.cuda(), pose[:, 3:].cuda(), pose[:, :3].cuda())
+    for key in ("vertices", "joints"):
+        assert b[key].is_cuda
+        np.testing.assert_allclose(b[key].cpu().numpy(), a[key].numpy(), atol=1e-10)
+    layer = SMPL(smpl_file)
+    model = _tiny_model(layer, gan=True).cuda()
+    targets = {k: v.cuda() for k, v in _targets(layer, 4).items()}
+    mosh = torch.cat([torch.zeros(4, 3, device="cuda"), targets["pose"], targets["beta"]], 1)
+    losses = model.loss(torch.randn(4, 3, 32, 32, device="cuda"), mosh_theta=mosh, **targets)
+    sum(losses.values()).backward()
+    assert all(v.is_cuda and torch.isfinite(v) for v in losses.values())
+    out = model.eval().predict(torch.randn(2, 3, 32, 32, device="cuda"))
+    assert out["vertices"].is_cuda and torch.isfinite(out["keypoints_2d"]).all()
