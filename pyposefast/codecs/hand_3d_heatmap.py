@@ -19,7 +19,7 @@ soft-argmax) to millimetres, and hand-type logits to labels (> 0).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 import torch

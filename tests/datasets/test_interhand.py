@@ -81,8 +81,8 @@ def write_interhand_files(folder: str, num_images: int = 6, seed: int = 0, image
             cv2.imwrite(path, img.astype(np.uint8))
         images.append({"id": i + 10, "file_name": file_name, "width": w, "height": h, "capture": 0,
                        "subject": 0, "seq_name": "ROM", "camera": cam, "frame_idx": int(frame)})
-        annotations.append({"id": 100 + i, "image_id": i + 10, "category_id": 1, "bbox": [float(x0), float(y0), float(x1 - x0),
-                                                                         float(y1 - y0)],
+        annotations.append({"id": 100 + i, "image_id": i + 10, "category_id": 1,
+                            "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
                             "joint_valid": [[v] for v in valid], "hand_type": HAND_TYPES[i % 3],
                             "hand_type_valid": int(i % 4 != 3)})
     paths = {k: os.path.join(folder, f"InterHand2.6M_test_{k}.json") for k in ("data", "camera", "joint_3d")}

@@ -136,9 +136,9 @@ class InterHandMetric(BaseMetric):
                     right = np.array(pred[..., _RIGHT_ROOT, :], dtype=np.float32)
                     right[..., 2] += abs_depth[0]
                     right = pixel_to_camera(right, focal[0], focal[1], principal_pt[0], principal_pt[1])
+                    gt_rel_root = gt[..., _LEFT_ROOT, :] - gt[..., _RIGHT_ROOT, :]
                     result.update(pred_rel_root_coords=np.expand_dims(left - right, axis=0),
-                                  gt_rel_root_coords=np.expand_dims(gt[..., _LEFT_ROOT, :] - gt[..., _RIGHT_ROOT, :], 0),
-                                  rel_root_mask=np.array([True]))
+                                  gt_rel_root_coords=np.expand_dims(gt_rel_root, axis=0), rel_root_mask=np.array([True]))
                 else:
                     result.update(pred_rel_root_coords=np.zeros((1, 1, 3), dtype=np.int64),
                                   gt_rel_root_coords=np.zeros((1, 1, 3), dtype=np.int64),

@@ -13,12 +13,13 @@ depth, hand type).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..._constants import device_constant
 from ...codecs.flip import flip_heatmaps
 from ...codecs.hand_3d_heatmap import Hand3DHeatmap
 from ...losses import KeypointMSELoss, L1Loss
@@ -275,7 +276,7 @@ class InternetHead(BaseHead):
             A_inv = torch.linalg.inv(M[:, :, :2])
             xy = torch.einsum("bij,bkj->bki", A_inv, xy - M[:, None, :, 2])
         else:
-            size = torch.tensor([float(v) for v in self.decoder.image_size], dtype=torch.float64, device=xy.device)
+            size = device_constant([float(v) for v in self.decoder.image_size], torch.float64, xy.device)
             center = input_center.to(device=xy.device, dtype=torch.float64).reshape(-1, 1, 2)
             scale = input_scale.to(device=xy.device, dtype=torch.float64).reshape(-1, 1, 2)
             xy = xy / size * scale + center - 0.5 * scale
