@@ -44,8 +44,8 @@ SMPL_DIR_ENV = "PYPOSEFAST_SMPL_DIR"
 #: where users obtain the official model (free registration, non-commercial licence).
 SMPL_DOWNLOAD_URL = "https://smpl.is.tue.mpg.de"
 #: file names looked for, in order, inside a folder.
-SMPL_FILE_NAMES = ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl",
-                   "smpl/SMPL_NEUTRAL.pkl", "smpl/SMPL_NEUTRAL.npz")
+SMPL_FILE_NAMES = ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicmodel_neutral_lbs_10_207_0_v1.1.0.pkl",
+                   "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl", "smpl/SMPL_NEUTRAL.pkl", "smpl/SMPL_NEUTRAL.npz")
 #: the SMPL kinematic tree (parent of each of the 24 joints; -1 for the pelvis).
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 
