@@ -4,7 +4,8 @@ device, with a 3D skeleton plot per frame.
 
 Data flow (one sequence of frames per call)::
 
-    2D results per frame (``PoseInferencer``: keypoints [N, K, 2], scores, bboxes)
+    2D results per frame (``PoseInferencer``: keypoints [N, K, 2], scores, bboxes; or images / a
+    video run through a given ``PoseInferencer`` first)
       ─► track people across frames (greedy box IoU with the previous frame, or list index)
       ─► COCO-17 (or AIC / CrowdPose) -> H36M-17 keypoints (``convert_keypoint_definition``)
       ─► optional: each person's box moved/scaled to the dataset's mean box (``stats_info``)
@@ -12,7 +13,8 @@ Data flow (one sequence of frames per call)::
       ─► one window per (person, frame): ``seq_len`` frames, centred (or causal), the sequence's
          ends repeated, frames where the person is missing replaced by the nearest frame of its
          contiguous run (MMPose's ``extract_pose_sequence`` + ``collate_pose_sequence``)
-      ─► the lifter on ``batch_size`` windows at a time ─► codec decode (root-relative, camera axes)
+      ─► the lifter on ``batch_size`` windows at a time, or (TCNs, the default) once per person's
+         run of frames as the equivalent dilated network ─► codec decode (root-relative, camera axes)
       ─► MMPose's display axes (x, z, y) with x and z negated, feet rebased to z = 0
       ─► optional PNG per frame (``pyposefast.visualization.pose3d``) and video
 """
@@ -165,7 +167,9 @@ def lifting_windows(track_frames: Sequence[np.ndarray], num_frames: int, seq_len
     Window of target frame t: frames ``t + j * seq_step`` for j in [-(L - 1), 0] (causal) or
     [-(L - 1) // 2, (L - 1) // 2] (centred), clipped to the sequence (its first / last frame
     repeated) and to the contiguous run of frames around t in which the track is present (the
-    run's end frames repeated), as MMPose's ``extract_pose_sequence`` + ``collate_pose_sequence``.
+    run's end frames repeated), as MMPose's ``extract_pose_sequence`` + ``collate_pose_sequence``
+    (one difference: right of a gap MMPose's collate leaves zero keypoints, (0, 0) pixels, where
+    we repeat the run's last frame, as its left-hand side does).
 
     Args:
         track_frames (sequence of ndarray[int]): per track, the sorted frames it is present in.
@@ -340,10 +344,7 @@ class PoseLifterInferencer:
         self.whole_sequence = can_run_whole if whole_sequence is None else bool(whole_sequence)
         from ..datasets import dataset_meta
 
-        self.meta = dataset_meta(dataset)
-        self.meta_2d = None
-        if pose_det_dataset not in ("h36m",):
-            self.meta_2d = self.meta  # converted 2D keypoints are drawn with the lifter's skeleton
+        self.meta = dataset_meta(dataset)  # also draws the 2D input: it is converted to the lifter's joints
 
     def __repr__(self) -> str:
         return (f"PoseLifterInferencer(seq_len={self.seq_len}, causal={self.causal}, device={self.device}, "
@@ -375,7 +376,11 @@ class PoseLifterInferencer:
             raise ValueError(f"pose2d_results[{t}]['keypoints'] must be [N, K, 2], got shape {kp.shape}")
         kp = kp[..., :2]
         sc = res.get("keypoint_scores")
-        sc = np.ones(kp.shape[:2], np.float32) if sc is None else np.asarray(sc, np.float32).reshape(kp.shape[:2])
+        sc = np.ones(kp.shape[:2], np.float32) if sc is None else np.asarray(sc, np.float32)
+        if sc.size != kp.shape[0] * kp.shape[1]:
+            raise ValueError(f"pose2d_results[{t}]['keypoint_scores'] must be [N, K] = {list(kp.shape[:2])}, got "
+                             f"shape {sc.shape}")
+        sc = sc.reshape(kp.shape[:2])
         boxes = res.get("bboxes")
         if boxes is None or np.size(boxes) == 0 and len(kp):
             boxes = np.concatenate([kp.min(1), kp.max(1)], -1) if len(kp) else np.zeros((0, 4), np.float32)
@@ -550,5 +555,5 @@ class PoseLifterInferencer:
                                 self.meta, scores=[r["keypoint_scores"] for r in out], images=frames,
                                 keypoints_2d=None if frames is None else [r["keypoints_2d"] for r in out],
                                 scores_2d=None if frames is None else [r["keypoint_scores_2d"] for r in out],
-                                video_path=vis_video, fps=fps, meta_2d=self.meta_2d, **draw_kwargs)
+                                video_path=vis_video, fps=fps, **draw_kwargs)
         return out
