@@ -185,6 +185,31 @@ def test_visibility_head_loss_matches_bce_and_weights():
         head.loss(feats, labels[:, :5])
 
 
+def test_visibility_head_matches_mmpose_vis_predict_head():
+    from tests.models.mmpose_ref import mmpose_models
+
+    registry = mmpose_models()
+    from mmpose.models.utils.tta import flip_visibility
+
+    ref = registry.build(dict(type="VisPredictHead", pose_cfg=dict(
+        type="HeatmapHead", in_channels=16, out_channels=17, deconv_out_channels=None)))
+    ours = VisibilityHead(16, 17)
+    with torch.no_grad():
+        ours.fc.weight.copy_(torch.randn(17, 16))
+        ours.fc.bias.copy_(torch.randn(17))
+        ref.vis_head[2].weight.copy_(ours.fc.weight)
+        ref.vis_head[2].bias.copy_(ours.fc.bias)
+        feats, flipped = (torch.randn(4, 16, 8, 6),), (torch.randn(4, 16, 8, 6),)
+        labels = (torch.rand(4, 17) > 0.5).float()
+        probs = ref.vis_forward(feats)
+        torch.testing.assert_close(ours.predict(feats), probs)
+        want_flip = (probs + flip_visibility(ref.vis_forward(flipped), flip_indices=COCO_FLIP)) * 0.5
+        torch.testing.assert_close(ours.predict(feats, flipped, flip_indices=COCO_FLIP), want_flip)
+        got = ours.loss(feats, labels)
+        torch.testing.assert_close(got["loss_vis"], ref.loss_module(probs, labels, None), rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(got["acc_vis"], ref.vis_accuracy(probs, labels, None))
+
+
 @requires_cuda
 @pytest.mark.cuda
 def test_cuda_predict_and_loss_match_cpu():
