@@ -461,7 +461,8 @@ class PoseLifterInferencer:
 
     def __call__(self, inputs: Any, bboxes: Any = None, *, image_size: Optional[Tuple[int, int]] = None,
                  images: Optional[Sequence[np.ndarray]] = None, vis_out_dir: Optional[str] = None,
-                 vis_video: Optional[str] = None, fps: float = 25.0, **draw_kwargs: Any) -> List[Dict[str, Any]]:
+                 vis_video: Optional[str] = None, fps: float = 25.0, pred_out_dir: Optional[str] = None,
+                 **draw_kwargs: Any) -> List[Dict[str, Any]]:
         """Lift one sequence of frames.
 
         Args:
@@ -478,6 +479,10 @@ class PoseLifterInferencer:
             vis_video (str, optional): also write the plots as a video file (the PNGs then go to
                 ``<vis_video without extension>_frames/`` unless ``vis_out_dir`` is given).
             fps (float): the video's frame rate.
+            pred_out_dir (str, optional): write the predictions as MMPose's 3D inferencer does for a
+                video: ``<video stem>.json`` (``predictions.json`` for 2D results given directly),
+                ``[{'frame_id', 'instances': [{'keypoints' (3D), 'keypoint_scores', 'bbox',
+                'track_id'}, ...]}, ...]``.
             **draw_kwargs: ``pyposefast.visualization.pose3d.draw_pose3d`` arguments (``panel_size``,
                 ``axis_limit``, ``num_instances`` ...).
 
@@ -546,6 +551,18 @@ class PoseLifterInferencer:
                             keypoints_root_relative=pred[rows].astype(np.float32),
                             keypoints_2d=kp_h[order], keypoint_scores_2d=sc_h[order], bboxes=boxes[order],
                             track_ids=np.asarray(ids[t], np.int64)[order], frame_id=t))
+        if pred_out_dir is not None:
+            from .results import instances_to_mmpose, write_prediction_json
+
+            stem = (os.path.splitext(os.path.basename(inputs))[0] if isinstance(inputs, (str, os.PathLike))
+                    else "predictions")
+            frames_json = []
+            for r in out:
+                instances = instances_to_mmpose(r)
+                for inst, tid in zip(instances, r["track_ids"]):
+                    inst["track_id"] = int(tid)
+                frames_json.append({"frame_id": r["frame_id"], "instances": instances})
+            write_prediction_json(frames_json, os.path.join(pred_out_dir, stem + ".json"))
         if vis_out_dir is not None or vis_video is not None:
             from ..visualization.pose3d import write_pose3d_frames
 

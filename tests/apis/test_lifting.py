@@ -4,6 +4,8 @@ to end (tiny 2D model -> tiny lifter -> 3D plot PNGs)."""
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -213,8 +215,13 @@ def test_video_end_to_end_writes_3d_plots(tmp_path):
     writer.release()
     pose2d = PoseInferencer(tiny_topdown(), device="cpu", decode_threads=0, dataset="coco")
     lifter = PoseLifterInferencer(tiny_lifter(), device="cpu", pose2d=pose2d)
-    out = lifter(video, vis_out_dir=str(tmp_path / "vis"), panel_size=96, kpt_thr=0.0)
+    out = lifter(video, vis_out_dir=str(tmp_path / "vis"), pred_out_dir=str(tmp_path / "pred"), panel_size=96,
+                 kpt_thr=0.0)
     assert len(out) == 8 and all(o["keypoints"].shape == (1, 17, 3) for o in out)
+    saved = json.loads((tmp_path / "pred" / "clip.json").read_text())
+    assert [f["frame_id"] for f in saved] == list(range(8))
+    np.testing.assert_allclose(saved[5]["instances"][0]["keypoints"], out[5]["keypoints"][0], rtol=1e-6)
+    assert saved[5]["instances"][0]["track_id"] == 0 and len(saved[5]["instances"][0]["bbox"][0]) == 4
     assert all(np.isfinite(o["keypoints"]).all() and o["keypoints"][0, :, 2].min() == 0 for o in out)
     pngs = sorted((tmp_path / "vis").glob("*.png"))
     assert len(pngs) == 8
