@@ -5,7 +5,8 @@ Rows, per device (the CPU, and CUDA when visible):
 
 * ``inference fp32`` / ``inference fp16`` (CUDA, autocast): the network's forward on ``[B, 34, 243]``
   normalised windows (MMPose's layout) -> ``[B, 17, 3]``, eval mode, no autograd;
-* ``train step``: forward + MPJPE loss + backward + Adam step, train mode (dropout, batch norm);
+* ``train step``: forward + MPJPE loss + backward + Adam step, train mode (dropout, batch norm;
+  batches of 2 and more: the last block's batch norm sees one frame per window);
 * ``codec``: ``VideoPoseLifting.batch_encode`` of ``[B, 243, 17, 2]`` pixel windows with their 3D
   targets + ``batch_decode`` of ``[B, 17, 3]``, on the device; beside it MMPose's own codec, one
   ``encode`` per window as its data pipeline does (CPU, when MMPose is installed);
@@ -79,6 +80,8 @@ def _network_rows(model_name: str, device: torch.device, batches: Sequence[int],
              + (["train step"] if train else []))
     for mode in modes:
         for batch in batches:
+            if mode == "train step" and batch < 2:
+                continue  # batch norm in train mode needs more than one value per channel (last block: 1 frame)
             x, _, _, labels = _windows(batch, frames, device)
             if mode.startswith("inference"):
                 model.eval()

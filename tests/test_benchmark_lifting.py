@@ -10,10 +10,11 @@ from tests.conftest import requires_cuda
 
 def test_run_lifting_cpu_tiny():
     lines = []
-    rows = run_lifting(use_cuda=False, out=lines.append, model_name="videopose3d-27f_h36m", cpu_batches=(2,),
+    rows = run_lifting(use_cuda=False, out=lines.append, model_name="videopose3d-27f_h36m", cpu_batches=(1, 2),
                        repeats=1, iters=1, inferencer_frames=6)
     modes = [r["mode"] for r in rows]
-    assert modes[:3] == ["inference fp32", "train step", "codec encode+decode"]
+    assert modes[:4] == ["inference fp32", "inference fp32", "train step", "codec encode+decode"]
+    assert [r["batch"] for r in rows[:3]] == [1, 2, 2]  # no train step at batch 1 (batch norm)
     assert modes[-1] == "inferencer, 2 people"
     for r in rows:
         assert r["device"] == "cpu" and r["ms"] > 0 and r["per_s"] > 0
