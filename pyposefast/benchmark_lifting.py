@@ -19,6 +19,7 @@ Times are medians over ``repeats`` rounds of ``iters`` calls (CUDA: events aroun
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from typing import Callable, Optional, Sequence
@@ -88,8 +89,8 @@ def _network_rows(model_name: str, device: torch.device, batches: Sequence[int],
                 dtype = torch.float16 if mode.endswith("fp16") else None
 
                 def step(x=x, dtype=dtype):
-                    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32,
-                                                                enabled=dtype is not None):
+                    cast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+                    with torch.inference_mode(), cast:
                         return model(x)
             else:
                 model.train()

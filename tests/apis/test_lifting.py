@@ -58,6 +58,7 @@ def _mmpose_inference_3d():
     return module
 
 
+@pytest.mark.parity
 def test_coco_to_h36m_conversion():
     rng = np.random.default_rng(0)
     kp = rng.uniform(0, 100, (3, 17, 2)).astype(np.float32)
@@ -78,6 +79,7 @@ def test_coco_to_h36m_conversion():
         convert_keypoint_definition(kp, "aic")
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("causal,seq_len", [(False, 5), (False, 9), (True, 4)])
 def test_windows_match_mmpose_extract_and_collate(causal, seq_len):
     mm = _mmpose_inference_3d()
@@ -128,6 +130,7 @@ def test_receptive_field_of_the_zoo_and_causal_tcns():
     assert receptive_field(tiny_lifter(causal=True)) == (9, True)
 
 
+@pytest.mark.parity
 def test_lifted_keypoints_equal_a_by_hand_mmpose_pipeline():
     mm_convert = _mmpose_inference_3d().convert_keypoint_definition
     from mmpose import codecs

@@ -185,6 +185,7 @@ def test_visibility_head_loss_matches_bce_and_weights():
         head.loss(feats, labels[:, :5])
 
 
+@pytest.mark.parity
 def test_visibility_head_matches_mmpose_vis_predict_head():
     from tests.models.mmpose_ref import mmpose_models
 
