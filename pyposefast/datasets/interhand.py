@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -31,7 +31,10 @@ from .coco import CocoKeypoints, is_valid_instance, read_json
 from .errors import AnnotationError, BadRecords
 
 __all__ = ["load_interhand3d", "encode_handtype", "interhand_topdown_batch", "flip_hand_labels",
-           "INTERHAND_NUM_KEYPOINTS"]
+           "InterHandTrainData", "INTERHAND_NUM_KEYPOINTS"]
+
+#: Mirror twin of each keypoint (right hand <-> left hand), MMPose's interhand3d ``flip_indices``.
+INTERHAND_FLIP_INDICES = list(range(21, 42)) + list(range(21))
 
 INTERHAND_NUM_KEYPOINTS = 42
 _RIGHT_ROOT, _LEFT_ROOT = 20, 41
@@ -239,13 +242,74 @@ def flip_hand_labels(hand_type: torch.Tensor, rel_root_depth: torch.Tensor,
             torch.where(f, -rel_root_depth, rel_root_depth))
 
 
+def _stack(records: Sequence[Dict[str, Any]], key: str, shape: tuple, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.stack([np.asarray(r[key], dtype=np.float32).reshape(shape) for r in records])).to(device)
+
+
+def _crops(records: Sequence[Dict[str, Any]], images: Optional[Sequence[Any]], input_size: Tuple[int, int],
+           padding: float, device: torch.device, flipped: Optional[torch.Tensor] = None,
+           bbox_transform: Any = None, generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+    """The crops and codec arguments of a batch; see :func:`interhand_topdown_batch`. With ``flipped``
+    [B] (bool) those samples are mirrored as MMPose's ``HandRandomFlip``; with ``bbox_transform`` (a
+    ``RandomBBoxTransform``, drawing from the CPU ``generator``) their boxes are jittered (after the
+    flip, as MMPose's pipeline). The geometry (a few numbers per sample) is made on the CPU, the
+    crops and keypoints on ``device``."""
+    from .. import ops
+    from ..structures.bbox import bbox_xyxy2cs, compose_horizontal_flip, fix_aspect_ratio, get_warp_matrix
+    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, decode_image
+    from .ragged import RaggedImages
+
+    if not records:
+        raise ValueError("records is empty")
+    if images is None:
+        images = [decode_image(r["img_path"], r.get("id")) for r in records]
+    if len(images) != len(records):
+        raise ValueError(f"images ({len(images)}) and records ({len(records)}) must have one length")
+    w, h = (int(v) for v in input_size)
+    cpu = torch.device("cpu")
+    bbox = _stack(records, "bbox", (4,), cpu).to(torch.float64)
+    center, scale = bbox_xyxy2cs(bbox, padding=padding)
+    kp = _stack(records, "keypoints", (INTERHAND_NUM_KEYPOINTS, 3), cpu)
+    visible = _stack(records, "keypoints_visible", (INTERHAND_NUM_KEYPOINTS,), cpu)
+    hand_type = _stack(records, "hand_type", (2,), cpu)
+    rel_root_depth = _stack(records, "rel_root_depth", (), cpu)
+    rotation = torch.zeros(len(records), dtype=torch.float64)
+    if flipped is not None:
+        f = flipped.to(device=cpu, dtype=torch.bool)
+        widths = torch.tensor([float(np.shape(im)[1]) for im in images], dtype=torch.float64)
+        center = torch.where(f[:, None], torch.stack([widths - 1 - center[:, 0], center[:, 1]], -1), center)
+        mirrored = kp[:, INTERHAND_FLIP_INDICES]
+        mirrored = torch.cat([(widths[:, None, None] - 1 - mirrored[..., :1].double()).float(), mirrored[..., 1:]], -1)
+        kp = torch.where(f[:, None, None], mirrored, kp)
+        visible = torch.where(f[:, None], visible[:, INTERHAND_FLIP_INDICES], visible)
+        hand_type, rel_root_depth = flip_hand_labels(hand_type, rel_root_depth, f)
+    if bbox_transform is not None:
+        jitter = bbox_transform(center, scale, generator=generator)
+        center, scale, rotation = jitter["bbox_center"], jitter["bbox_scale"], jitter["bbox_rotation"]
+    scale = fix_aspect_ratio(scale, w / h)
+    warp = get_warp_matrix(center, scale, rotation, (w, h))
+    image_warp = warp if flipped is None else torch.where(f[:, None, None], compose_horizontal_flip(warp, widths), warp)
+    warp, kp = warp.to(device), kp.to(device)
+    inputs = ops.warp_affine(RaggedImages.from_images(list(images)).to(device), image_warp.to(device), (w, h),
+                             mean=IMAGENET_MEAN, std=IMAGENET_STD, bgr_to_rgb=True)
+    xy = torch.einsum("bij,bkj->bki", warp[:, :, :2], kp[..., :2].to(torch.float64)) + warp[:, None, :, 2]
+    return dict(inputs=inputs, keypoints=torch.cat([xy.to(torch.float32), kp[..., 2:]], dim=-1),
+                keypoints_visible=visible.to(device), rel_root_depth=rel_root_depth.to(device),
+                rel_root_valid=_stack(records, "rel_root_valid", (), device), hand_type=hand_type.to(device),
+                hand_type_valid=_stack(records, "hand_type_valid", (), device), input_center=center.to(device),
+                input_scale=scale.to(device), warp_matrices=warp)
+
+
 def interhand_topdown_batch(records: Sequence[Dict[str, Any]], images: Optional[Sequence[Any]] = None,
                             input_size: Tuple[int, int] = (256, 256), *, padding: float = 1.25,
+                            flipped: Optional[torch.Tensor] = None,
                             device: Union[str, torch.device, None] = None) -> Dict[str, torch.Tensor]:
     """Network inputs and codec arguments of a batch of InterHand records, as MMPose's val pipeline
     (``GetBBoxCenterScale`` (padding 1.25), ``TopdownAffine``, the data preprocessor's BGR->RGB and
     ImageNet normalisation): one ``warp_affine`` launch for the crops, x, y of the keypoints through
-    the same warps, depths unchanged. No augmentation (flip: :func:`flip_hand_labels`).
+    the same warps, depths unchanged. No random augmentation (training: :class:`InterHandTrainData`);
+    ``flipped`` mirrors chosen samples as MMPose's ``HandRandomFlip`` (image, box centre, keypoints
+    ``x -> W - 1 - x`` and swapped hands, hand type swapped, relative root depth negated).
 
     Feed ``Hand3DHeatmap.batch_encode(**{k: out[k] for k in ('keypoints', 'keypoints_visible',
     'rel_root_depth', 'rel_root_valid', 'hand_type', 'hand_type_valid')})`` for training targets, and
@@ -256,7 +320,9 @@ def interhand_topdown_batch(records: Sequence[Dict[str, Any]], images: Optional[
         images (Sequence[ndarray[H, W, 3] uint8 BGR], optional): one per record; None reads each
             record's ``img_path`` with OpenCV.
         input_size (tuple[int, int]): network input (w, h).
-        padding (float): box padding. device: where the batch goes (default: the CPU).
+        padding (float): box padding.
+        flipped (Tensor[B] bool, optional): samples to mirror.
+        device: where the batch goes (default: the CPU).
 
     Returns:
         dict: ``inputs`` Tensor[B, 3, h, w] float32; ``keypoints`` Tensor[B, 42, 3] float32 (x, y
@@ -264,35 +330,112 @@ def interhand_topdown_batch(records: Sequence[Dict[str, Any]], images: Optional[
         ``hand_type_valid`` [B]; ``hand_type`` [B, 2]; ``input_center``, ``input_scale`` [B, 2]
         float64 and ``warp_matrices`` [B, 2, 3] float64 (image -> crop).
     """
-    from .. import ops
-    from ..structures.bbox import bbox_xyxy2cs, fix_aspect_ratio, get_warp_matrix
-    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, decode_image
-    from .ragged import RaggedImages
-
-    if not records:
-        raise ValueError("records is empty")
-    if images is None:
-        images = [decode_image(r["img_path"], r.get("id")) for r in records]
-    if len(images) != len(records):
-        raise ValueError(f"images ({len(images)}) and records ({len(records)}) must have one length")
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    w, h = (int(v) for v in input_size)
-    bbox = torch.from_numpy(np.concatenate([np.asarray(r["bbox"], dtype=np.float32).reshape(1, 4)
-                                            for r in records])).to(dev, torch.float64)
-    center, scale = bbox_xyxy2cs(bbox, padding=padding)
-    scale = fix_aspect_ratio(scale, w / h)
-    warp = get_warp_matrix(center, scale, 0.0, (w, h))
-    inputs = ops.warp_affine(RaggedImages.from_images(list(images)).to(dev), warp, (w, h), mean=IMAGENET_MEAN,
-                             std=IMAGENET_STD, bgr_to_rgb=True)
+    if flipped is not None and tuple(flipped.shape) != (len(records),):
+        raise ValueError(f"flipped must be [B] = [{len(records)}], got {tuple(flipped.shape)}")
+    return _crops(records, images, input_size, padding, dev, flipped)
 
-    def stack(key: str, shape: tuple) -> torch.Tensor:
-        return torch.from_numpy(np.stack([np.asarray(r[key], dtype=np.float32).reshape(shape)
-                                          for r in records])).to(dev)
 
-    kp = stack("keypoints", (INTERHAND_NUM_KEYPOINTS, 3))
-    xy = torch.einsum("bij,bkj->bki", warp[:, :, :2], kp[..., :2].to(torch.float64)) + warp[:, None, :, 2]
-    return dict(inputs=inputs, keypoints=torch.cat([xy.to(torch.float32), kp[..., 2:]], dim=-1),
-                keypoints_visible=stack("keypoints_visible", (INTERHAND_NUM_KEYPOINTS,)),
-                rel_root_depth=stack("rel_root_depth", ()), rel_root_valid=stack("rel_root_valid", ()),
-                hand_type=stack("hand_type", (2,)), hand_type_valid=stack("hand_type_valid", ()),
-                input_center=center, input_scale=scale, warp_matrices=warp)
+_CODEC_ARGS = ("keypoints", "keypoints_visible", "rel_root_depth", "rel_root_valid", "hand_type", "hand_type_valid")
+
+
+class InterHandTrainData:
+    """InterHand2.6M training batches for :class:`pyposefast.engine.Trainer`: each batch is
+    ``{"inputs": Tensor[B, 3, h, w], **codec.batch_encode(...)}`` on the device (``heatmaps``,
+    ``keypoint_weights``, ``root_depth``, ``root_depth_weight``, ``type``, ``type_weight``: what
+    ``InternetHead.loss`` takes).
+
+    MMPose's InterNet train pipeline: ``GetBBoxCenterScale``, ``HandRandomFlip(prob=0.5)``,
+    ``RandomBBoxTransform(rotate_factor=90)``, ``TopdownAffine``, ``GenerateTarget``. Images are read
+    in the iterating thread (OpenCV); flips fold into the warp, so each batch is one ``warp_affine``
+    launch and one ``batch_encode``. Order and augmentation depend on (seed, epoch, batch, rank)
+    only, so a resumed run sees the batches an uninterrupted one would.
+
+    Args:
+        records (Sequence[dict] or CocoKeypoints): ``load_interhand3d`` records.
+        codec (Hand3DHeatmap): the head's codec (``model.head.decoder``).
+        input_size (tuple[int, int]): network input (w, h). batch_size (int): per process.
+        augment (bool): flip and box jitter. flip_prob (float): 0.5. rotate_factor (float): 90.
+        seed (int), shuffle (bool), drop_last (bool): order of the samples.
+        device (str or torch.device, optional): default: the trainer's (set by it), else the CPU.
+        padding (float): box padding (1.25).
+    """
+
+    def __init__(self, records: Any, codec: Any, input_size: Tuple[int, int] = (256, 256), batch_size: int = 16, *,
+                 augment: bool = True, flip_prob: float = 0.5, rotate_factor: float = 90.0, seed: int = 0,
+                 shuffle: bool = True, drop_last: bool = True, device: Union[str, torch.device, None] = None,
+                 padding: float = 1.25) -> None:
+        from .augment import RandomBBoxTransform
+
+        self.records = list(getattr(records, "records", records))
+        if not self.records:
+            raise ValueError("records is empty: no training samples")
+        if not hasattr(codec, "batch_encode"):
+            raise TypeError(f"codec must be a Hand3DHeatmap, got {type(codec).__name__}")
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if not 0.0 <= float(flip_prob) <= 1.0:
+            raise ValueError(f"flip_prob must be in [0, 1], got {flip_prob}")
+        self.codec, self.input_size, self.batch_size = codec, tuple(int(v) for v in input_size), int(batch_size)
+        self.augment, self.flip_prob, self.seed = bool(augment), float(flip_prob), int(seed)
+        self.shuffle, self.drop_last, self.padding = bool(shuffle), bool(drop_last), float(padding)
+        self.bbox_transform = RandomBBoxTransform(rotate_factor=rotate_factor)
+        self._device = None if device is None else torch.device(device)
+        self.epoch, self._skip = 0, 0
+
+    @property
+    def device(self) -> torch.device:
+        """Where batches are produced."""
+        return self._device if self._device is not None else torch.device("cpu")
+
+    @device.setter
+    def device(self, device: Union[str, torch.device]) -> None:
+        self._device = torch.device(device)
+
+    @staticmethod
+    def _world() -> Tuple[int, int]:
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_world_size(), dist.get_rank()
+        return 1, 0
+
+    def epoch_indices(self, epoch: int) -> List[List[int]]:
+        """This rank's batches of record indices for ``epoch``."""
+        n, (world, rank) = len(self.records), self._world()
+        order = list(range(n))
+        if self.shuffle:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)).tolist()
+        total = -(-n // world) * world
+        mine = (order * (-(-total // n)))[:total][rank::world]
+        stop = len(mine) // self.batch_size * self.batch_size if self.drop_last else len(mine)
+        return [mine[i:i + self.batch_size] for i in range(0, stop, self.batch_size)]
+
+    def __len__(self) -> int:
+        world = self._world()[0]
+        per_rank = -(-len(self.records) // world)
+        return per_rank // self.batch_size if self.drop_last else -(-per_rank // self.batch_size)
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """The epoch the next iteration runs, from its batch ``skip`` (exact resume)."""
+        if int(skip) < 0:
+            raise ValueError(f"skip must be >= 0, got {skip}")
+        self.epoch, self._skip = int(epoch), int(skip)
+
+    def batch(self, indices: Sequence[int], epoch: int = 0, batch_index: int = 0) -> Dict[str, torch.Tensor]:
+        """One batch of the given records (augmented as batch ``batch_index`` of ``epoch``)."""
+        records = [self.records[i] for i in indices]
+        flipped, gen = None, None
+        if self.augment:
+            state = np.random.SeedSequence([self.seed & 0xFFFFFFFF, epoch, batch_index, self._world()[1]])
+            gen = torch.Generator().manual_seed(int(state.generate_state(1, dtype=np.uint64)[0] >> 1))
+            flipped = torch.rand(len(records), generator=gen, dtype=torch.float64) < self.flip_prob
+        out = _crops(records, None, self.input_size, self.padding, self.device, flipped,
+                     self.bbox_transform if self.augment else None, gen)
+        return {"inputs": out["inputs"], **self.codec.batch_encode(*(out[k] for k in _CODEC_ARGS))}
+
+    def __iter__(self) -> Iterator[Dict[str, torch.Tensor]]:
+        """One epoch (``set_epoch``) of batches; the skip applies to this iteration only."""
+        epoch, skip = self.epoch, self._skip
+        self._skip = 0
+        for i, indices in enumerate(self.epoch_indices(epoch)[skip:], start=skip):
+            yield self.batch(indices, epoch, i)

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from pyposefast.datasets.errors import AnnotationError
-from pyposefast.datasets.interhand import (encode_handtype, flip_hand_labels, interhand_topdown_batch,
-                                           load_interhand3d)
+from pyposefast.datasets.interhand import (InterHandTrainData, encode_handtype, flip_hand_labels,
+                                           interhand_topdown_batch, load_interhand3d)
 
 HAND_TYPES = ("right", "left", "interacting")
 
@@ -243,3 +243,75 @@ def test_flip_hand_labels():
     assert ht.tolist() == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] and r.tolist() == [-10.0, 5.0, 3.0]
     with pytest.raises(ValueError, match="hand_type must be"):
         flip_hand_labels(hand_type[:, :1], root, torch.ones(3, dtype=torch.bool))
+
+
+@pytest.mark.parity
+@pytest.mark.filterwarnings("ignore:The metainfo config file")
+def test_flipped_batch_matches_mmpose_hand_random_flip(tmp_path):
+    pytest.importorskip("mmpose")
+    from mmpose.datasets.transforms import GetBBoxCenterScale, HandRandomFlip, TopdownAffine
+
+    p = write_interhand_files(str(tmp_path), num_images=3, seed=8, write_images=True)
+    records = _load(p).records
+    flipped = torch.tensor([True, False, True])
+    out = interhand_topdown_batch(records, input_size=(96, 96), flipped=flipped)
+    mean, std = np.array([123.675, 116.28, 103.53]), np.array([58.395, 57.12, 57.375])
+    for b, rec in enumerate(records):
+        res = dict(img=cv2.imread(rec["img_path"]), bbox=rec["bbox"].copy(), keypoints=rec["keypoints"].copy(),
+                   keypoints_visible=rec["keypoints_visible"].copy(), img_shape=(256, 256),
+                   hand_type=rec["hand_type"].copy(), rel_root_depth=rec["rel_root_depth"],
+                   flip_indices=list(range(21, 42)) + list(range(21)))
+        res = GetBBoxCenterScale()(res)
+        res = HandRandomFlip(prob=float(flipped[b]))(res)
+        res = TopdownAffine(input_size=(96, 96))(res)
+        assert res["flip"] == bool(flipped[b])
+        np.testing.assert_allclose(out["keypoints"][b].numpy(), res["transformed_keypoints"][0], atol=1e-3)
+        np.testing.assert_array_equal(out["keypoints_visible"][b].numpy(), res["keypoints_visible"][0])
+        np.testing.assert_array_equal(out["hand_type"][b].numpy(), res["hand_type"][0])
+        assert out["rel_root_depth"][b].item() == pytest.approx(float(res["rel_root_depth"]), rel=1e-6)
+        np.testing.assert_allclose(out["input_center"][b].numpy(), np.reshape(res["input_center"], -1), rtol=1e-6)
+        diff = np.abs(out["inputs"][b].permute(1, 2, 0).numpy() - (res["img"][..., ::-1] - mean) / std) * std
+        assert diff.max() <= 1.01, f"max grey-level difference {diff.max()}"
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: small convolutions on a shared 2-core machine run faster single-threaded."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_train_data_batches_and_trainer(tmp_path, one_thread):
+    from pyposefast.codecs.hand_3d_heatmap import Hand3DHeatmap
+    from pyposefast.engine.trainer import Trainer
+    from pyposefast.models.backbones.resnet import ResNet
+    from pyposefast.models.heads.internet_head import build_internet
+
+    p = write_interhand_files(str(tmp_path), num_images=6, seed=9, write_images=True)
+    records = _load(p)
+    codec = Hand3DHeatmap(image_size=[64, 64], root_heatmap_size=16, heatmap_size=[16, 16, 8], sigma=1.5,
+                          depth_size=8)
+    data = InterHandTrainData(records, codec, (64, 64), batch_size=2, seed=3)
+    assert len(data) == 3 and sorted(i for b in data.epoch_indices(0) for i in b) == list(range(6))
+    batches = list(data)
+    assert set(batches[0]) == {"inputs", "heatmaps", "keypoint_weights", "root_depth", "root_depth_weight", "type",
+                               "type_weight"}
+    assert batches[0]["inputs"].shape == (2, 3, 64, 64) and batches[0]["heatmaps"].shape == (2, 42, 8, 16, 16)
+    again = data.batch(data.epoch_indices(0)[1], 0, 1)  # a function of (seed, epoch, batch): resumable
+    assert all(torch.equal(again[k], batches[1][k]) for k in again)
+    data.set_epoch(0, skip=2)
+    assert torch.equal(next(iter(data))["inputs"], batches[2]["inputs"])
+    with pytest.raises(ValueError, match="flip_prob"):
+        InterHandTrainData(records, codec, flip_prob=2)
+
+    torch.manual_seed(0)
+    model = build_internet(ResNet(18, stem_channels=16, base_channels=16), 128, codec, deconv_out_channels=(16, 16, 16),
+                           hidden_dims=(16,))
+    trainer = Trainer(model, data, work_dir=str(tmp_path / "work"), max_epochs=2, progress=False, tensorboard=False,
+                      device="cpu", save_best=None, log_interval=1, optimizer={"type": "adam", "lr": 1e-3},
+                      scheduler={"type": "constant"})
+    result = trainer.fit()
+    assert result["checkpoint"] and os.path.isfile(result["checkpoint"])
+    assert [h["epoch"] for h in result["history"]] == [1, 2] and all(np.isfinite(h["loss"]) for h in result["history"])
