@@ -35,10 +35,24 @@ VARIANTS = {
     "w16_e24_dark": {"width": 16, "epochs": 24, "unbiased": True},
     "w16_e32_lr3": {"width": 16, "epochs": 32, "lr": 3e-3},
     "sigma3": {"sigma": 3.0},
+    "lr3_e12": {"lr": 3e-3, "epochs": 12},
+    "lr3_e16": {"lr": 3e-3, "epochs": 16},
+    "lr3_e24": {"lr": 3e-3, "epochs": 24},
+    "lr5_e12": {"lr": 5e-3, "epochs": 12},
+    "bs32_lr5_e16": {"batch_size": 32, "lr": 5e-3, "epochs": 16},
+    "w16_lr5_e24": {"width": 16, "lr": 5e-3, "epochs": 24},
+    "in64_lr5_e24": {"input_size": [64, 96], "lr": 5e-3, "epochs": 24},
+    "w16_in64_lr5_e32": {"width": 16, "input_size": [64, 96], "lr": 5e-3, "epochs": 32},
+    "w24": {"width": 24},
+    "bs32": {"batch_size": 32},
+    "w16": {"width": 16},
+    "in64": {"input_size": [64, 96]},
+    "w16_in64": {"width": 16, "input_size": [64, 96]},
+    "simcc": {"head": "simcc"},
 }
 
 
-def _one(name: str, out: str, device: str) -> None:
+def _one(name: str, out: str, device: str, epochs: int = 0) -> None:
     """Run one variant in this process (the child side)."""
     from dataclasses import replace
 
@@ -47,6 +61,8 @@ def _one(name: str, out: str, device: str) -> None:
     over = dict(VARIANTS[name])
     if "input_size" in over:
         over["input_size"] = tuple(over["input_size"])
+    if epochs:  # e.g. 1: a training-rate run
+        over["epochs"] = epochs
     s = replace(FULL, vis_images=2, **over)
     run_demo(os.path.join(out, name), device=device, settings=s, log=lambda m: print(m, flush=True))
 
@@ -58,10 +74,12 @@ def main() -> int:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--parallel", type=int, default=4, help="runs at once")
     ap.add_argument("--threads", type=int, default=2, help="torch / OpenCV threads per run")
+    ap.add_argument("--pin", action="store_true", help="run i on cores [t*i, t*i+t) (taskset; t = --threads)")
+    ap.add_argument("--epochs", type=int, default=0, help="override every variant's epochs (1: rates only)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _one(args.child, args.out, args.device)
+        _one(args.child, args.out, args.device, args.epochs)
         return 0
     os.makedirs(args.out, exist_ok=True)
     from pyposefast.config.registry import synthetic_coco
@@ -72,19 +90,25 @@ def main() -> int:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
                PYTHONUNBUFFERED="1")
     pending, running, done = list(args.variants), {}, {}
+    free_slots = list(range(args.parallel))
     start = time.perf_counter()
     while pending or running:
         while pending and len(running) < args.parallel:
             name = pending.pop(0)
             log = open(os.path.join(args.out, f"{name}.log"), "w")
             cmd = [sys.executable, os.path.abspath(__file__), "--out", args.out, "--device", args.device,
-                   "--child", name]
+                   "--epochs", str(args.epochs), "--child", name]
+            slot = free_slots.pop(0)
+            if args.pin:
+                cores = range(slot * args.threads, (slot + 1) * args.threads)
+                cmd = ["taskset", "-c", ",".join(str(c) for c in cores)] + cmd
             running[name] = (subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log,
-                             time.perf_counter())
+                             time.perf_counter(), slot)
         time.sleep(2)
-        for name, (proc, log, t0) in list(running.items()):
+        for name, (proc, log, t0, slot) in list(running.items()):
             if proc.poll() is not None:
                 log.close()
+                free_slots.append(slot)
                 done[name] = {"rc": proc.returncode, "wall_s": time.perf_counter() - t0}
                 del running[name]
                 print(f"[sweep] {name} finished rc {proc.returncode} after {done[name]['wall_s']:.0f} s "
