@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from pyposefast.datasets.errors import AnnotationError
+from tests.conftest import requires_cuda
 from pyposefast.datasets.interhand import (InterHandTrainData, encode_handtype, flip_hand_labels,
                                            interhand_topdown_batch, load_interhand3d)
 
@@ -315,3 +316,21 @@ def test_train_data_batches_and_trainer(tmp_path, one_thread):
     result = trainer.fit()
     assert result["checkpoint"] and os.path.isfile(result["checkpoint"])
     assert [h["epoch"] for h in result["history"]] == [1, 2] and all(np.isfinite(h["loss"]) for h in result["history"])
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_batches_on_cuda_match_cpu(tmp_path):
+    from pyposefast.codecs.hand_3d_heatmap import Hand3DHeatmap
+
+    p = write_interhand_files(str(tmp_path), num_images=4, seed=10, write_images=True)
+    records = _load(p).records
+    codec = Hand3DHeatmap(image_size=[128, 128], heatmap_size=[32, 32, 64], sigma=2.5, max_bound=255)
+    cpu = InterHandTrainData(records, codec, (128, 128), batch_size=4, device="cpu")
+    gpu = InterHandTrainData(records, codec, (128, 128), batch_size=4, device="cuda")
+    a, b = cpu.batch([0, 1, 2, 3], 0, 0), gpu.batch([0, 1, 2, 3], 0, 0)
+    assert b["inputs"].is_cuda and b["heatmaps"].is_cuda
+    torch.testing.assert_close(b["inputs"].cpu(), a["inputs"], rtol=0, atol=2e-2)
+    torch.testing.assert_close(b["keypoint_weights"].cpu(), a["keypoint_weights"], rtol=0, atol=0)
+    # keypoints through float64 warps on two devices may round a window edge differently, rarely
+    assert ((b["heatmaps"].cpu() - a["heatmaps"]).abs() > 1e-3).float().mean() < 1e-4

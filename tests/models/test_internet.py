@@ -161,7 +161,8 @@ def test_end_to_end_tiny(tmp_path):
     """InterHand fixture (JSON + images) -> crops and Hand3DHeatmap targets -> small InterNet trains a
     few steps (loss falls) -> predict (flip test) -> InterHandMetric."""
     from pyposefast.datasets.interhand import interhand_topdown_batch, load_interhand3d
-    from pyposefast.evaluation.metrics.hand_metric import InterHandMetric, interhand_data_samples
+    from pyposefast.evaluation.metrics.hand_metric import (InterHandMetric, evaluate_interhand,
+                                                           interhand_data_samples)
     from tests.datasets.test_interhand import write_interhand_files
 
     torch.manual_seed(0)
@@ -194,6 +195,9 @@ def test_end_to_end_tiny(tmp_path):
     result = metric.evaluate()
     assert set(result) == {"MPJPE_all", "MPJPE_single", "MPJPE_interacting", "HandednessAcc", "MRRPE"}
     assert all(np.isfinite(v) for v in result.values()) and result["MPJPE_all"] > 0
+    # the same through evaluate_interhand (images read again, batches of 4)
+    again = evaluate_interhand(model, records, batch_size=4)
+    assert again == pytest.approx(result, rel=1e-4)
     # the ground truth itself, through the same decode path's geometry, scores (near) zero error
     gt = torch.from_numpy(np.concatenate([r["keypoints"] for r in records]))
     metric.process(None, interhand_data_samples(records, gt, torch.tensor([float(r["rel_root_depth"])

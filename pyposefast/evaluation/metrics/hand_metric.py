@@ -28,7 +28,7 @@ import numpy as np
 from ..functional import keypoint_epe
 from .base import BaseMetric, array, field
 
-__all__ = ["InterHandMetric", "pixel_to_camera", "interhand_data_samples"]
+__all__ = ["InterHandMetric", "pixel_to_camera", "interhand_data_samples", "evaluate_interhand"]
 
 _RIGHT_ROOT, _LEFT_ROOT = 20, 41
 
@@ -196,3 +196,47 @@ def interhand_data_samples(records: Sequence[dict], keypoints: Any, rel_root_dep
              "hand_type": rec["hand_type"], "hand_type_valid": rec["hand_type_valid"],
              "abs_depth": rec["abs_depth"], "focal": rec["focal"], "principal_pt": rec["principal_pt"]}
             for i, rec in enumerate(records)]
+
+
+def evaluate_interhand(model: Any, records: Sequence[dict], metric: Optional[InterHandMetric] = None, *,
+                       batch_size: int = 16, input_size: Optional[Sequence[int]] = None,
+                       flip_test: Optional[bool] = None, device: Any = None) -> Dict[str, float]:
+    """Evaluate an InterNet estimator on InterHand2.6M records (MMPose's val pipeline and
+    ``InterHandMetric``): crops by ``interhand_topdown_batch``, ``model.predict``, the metric.
+
+    Args:
+        model: a ``TopdownPoseEstimator`` with an ``InternetHead`` (e.g. ``build_internet(...)``).
+        records (Sequence[dict]): ``load_interhand3d`` records (images read from ``img_path``).
+        metric (InterHandMetric, optional): default ``InterHandMetric()`` (all modes).
+        batch_size (int): crops per forward pass.
+        input_size (Sequence[int], optional): (w, h); default the codec's ``image_size``.
+        flip_test (bool, optional): overrides the model's.
+        device (optional): default the model's parameters' device.
+
+    Returns:
+        dict[str, float]: the metric's results (``MPJPE_all``, ``MPJPE_single``,
+        ``MPJPE_interacting``, ``MRRPE``, ``HandednessAcc``).
+    """
+    import torch
+
+    from ...datasets.interhand import interhand_topdown_batch
+
+    records = list(getattr(records, "records", records))
+    if not records:
+        raise ValueError("records is empty")
+    metric = metric if metric is not None else InterHandMetric()
+    size = tuple(int(v) for v in (input_size if input_size is not None else model.head.decoder.image_size))
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for s in range(0, len(records), int(batch_size)):
+                chunk = records[s:s + int(batch_size)]
+                batch = interhand_topdown_batch(chunk, input_size=size, device=dev)
+                keypoints, _, root, hand_type = model.predict(batch["inputs"], batch["input_center"],
+                                                              batch["input_scale"], flip_test=flip_test)
+                metric.process(None, interhand_data_samples(chunk, keypoints, root, hand_type))
+    finally:
+        model.train(was_training)
+    return metric.evaluate()
