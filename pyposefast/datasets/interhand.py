@@ -16,6 +16,9 @@ camera coordinates ``R (X_world - campos)``; pixels ``f * (x, y) / (z + 1e-8) + 
 invalid has all its joints invalid; ``rel_root_depth`` = left-wrist depth minus right-wrist depth,
 valid when both wrists are; ``hand_type`` [1, 2] (right, left) = [1, 0], [0, 1] or [1, 1];
 ``abs_depth`` the two wrists' camera depths (or RootNet's, with ``use_gt_root_depth=False``).
+
+Batches: :func:`interhand_topdown_batch` (MMPose's val pipeline: crops and the codec's arguments,
+optionally flipped) and :class:`InterHandTrainData` (MMPose's train pipeline, for the Trainer).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from .coco import CocoKeypoints, is_valid_instance, read_json
 from .errors import AnnotationError, BadRecords
 
 __all__ = ["load_interhand3d", "encode_handtype", "interhand_topdown_batch", "flip_hand_labels",
-           "InterHandTrainData", "INTERHAND_NUM_KEYPOINTS"]
+           "InterHandTrainData", "INTERHAND_NUM_KEYPOINTS", "INTERHAND_FLIP_INDICES"]
 
 #: Mirror twin of each keypoint (right hand <-> left hand), MMPose's interhand3d ``flip_indices``.
 INTERHAND_FLIP_INDICES = list(range(21, 42)) + list(range(21))

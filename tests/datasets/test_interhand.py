@@ -238,6 +238,10 @@ def test_topdown_batch_matches_mmpose_val_pipeline(tmp_path):
 
 
 def test_flip_hand_labels():
+    from pyposefast.datasets.interhand import INTERHAND_FLIP_INDICES
+    from pyposefast.datasets.metainfo import dataset_meta
+
+    assert INTERHAND_FLIP_INDICES == list(dataset_meta("interhand3d")["flip_indices"])
     hand_type = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     root = torch.tensor([10.0, -5.0, 3.0])
     ht, r = flip_hand_labels(hand_type, root, torch.tensor([True, True, False]))
