@@ -274,19 +274,21 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             notes["device_pipeline_unpinned"] = f"main thread waits {unpinned.wait_ms:.1f} ms/batch for data"
             row("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch)
             del unpinned_loader
-            import importlib.util
 
-            if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
-                nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec, bgr_to_rgb=False)
-                nv_loader = loader(batch, encoded=True)
-                nv = _time_loop(DevicePrefetcher(nv_loader, device, decode_jpeg=True),
-                                lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
-                results["device_pipeline_nvjpeg"] = nv.rate
-                notes["device_pipeline_nvjpeg"] = f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
-                del nv_loader
-            else:
-                notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
-            row("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch)
+    if cuda:  # nvjpeg decoding on the device: the feed for fast models
+        import importlib.util
+
+        if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
+            nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec, bgr_to_rgb=False)
+            nv_loader = loader(batch, encoded=True)
+            nv = _time_loop(DevicePrefetcher(nv_loader, device, decode_jpeg=True),
+                            lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
+            results["device_pipeline_nvjpeg"] = nv.rate
+            notes["device_pipeline_nvjpeg"] = f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
+            del nv_loader
+        else:
+            notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
+        row("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch)
 
     train_rows: List[Tuple[str, str, int]] = []
     # the fastest feed measured above feeds training

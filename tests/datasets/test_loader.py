@@ -114,9 +114,27 @@ def test_worker_init_sets_opencv_threads_only_in_fresh_processes(monkeypatch):
     import pyposefast.datasets.pipeline as P
 
     calls = []
+    monkeypatch.setenv("PYPOSEFAST_WORKER_NICE", "0")
     monkeypatch.setattr(P.cv2, "setNumThreads", calls.append)
     P.loader_worker_init(0)  # this process imported the module: as a spawned worker
     assert calls == [1]
     monkeypatch.setattr(P, "_IMPORT_PID", -1)  # as a forked worker: the parent's pid
     P.loader_worker_init(0)
     assert calls == [1]
+
+
+def test_worker_init_lowers_the_workers_priority(monkeypatch):
+    import pyposefast.datasets.pipeline as P
+
+    nices = []
+    monkeypatch.setattr(P.os, "nice", nices.append)
+    monkeypatch.delenv("PYPOSEFAST_WORKER_NICE", raising=False)
+    P.loader_worker_init(0)
+    monkeypatch.setenv("PYPOSEFAST_WORKER_NICE", "0")
+    P.loader_worker_init(0)
+    monkeypatch.setenv("PYPOSEFAST_WORKER_NICE", "2")
+    P.loader_worker_init(0)
+    assert nices == [5, 2]
+    monkeypatch.setenv("PYPOSEFAST_WORKER_NICE", "high")
+    with pytest.raises(ValueError, match="PYPOSEFAST_WORKER_NICE"):
+        P.loader_worker_init(0)
