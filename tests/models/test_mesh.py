@@ -453,16 +453,16 @@ def test_synthetic_mesh_data_draws_the_body_where_its_joints_project(smpl):
 
 def test_trainer_fits_parametric_mesh_on_synthetic_data(smpl, tmp_path):
     from pyposefast.engine.trainer import Trainer
-    data = MeshTrainData(generate_synthetic_mesh(smpl, 16, img_res=32, seed=0), batch_size=8)
+    data = MeshTrainData(generate_synthetic_mesh(smpl, 16, img_res=32, seed=0), batch_size=4)
     batch = next(iter(data))
-    assert batch["inputs"].shape == (8, 3, 32, 32) and "camera" not in batch
+    assert batch["inputs"].shape == (4, 3, 32, 32) and "camera" not in batch
     model = _tiny_model(smpl)
-    trainer = Trainer(model, data, work_dir=str(tmp_path / "work"), max_epochs=6, save_best=None, progress=False,
+    trainer = Trainer(model, data, work_dir=str(tmp_path / "work"), max_epochs=5, save_best=None, progress=False,
                       tensorboard=False, device="cpu", optimizer={"type": "adam", "lr": 2e-3, "weight_decay": 0.0},
                       scheduler=None, log_interval=2)
     result = trainer.fit()
     losses = [h["loss"] for h in result["history"]]
-    assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
+    assert np.isfinite(losses).all() and losses[-1] < 0.995 * losses[0], losses
     assert (tmp_path / "work" / "last.pt").exists()
 
 
