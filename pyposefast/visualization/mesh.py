@@ -21,6 +21,27 @@ __all__ = ["rasterize_mesh", "shade_faces", "imshow_mesh_3d", "draw_mesh_result"
 MESH_COLOR = (76, 76, 204)
 
 _NEAR = 1e-6
+_SMALL_BOX = 8  # triangles whose clipped bounding box fits in 8 x 8 pixels are rasterised together
+
+
+def _cover(tri_uv: np.ndarray, tri_z: np.ndarray, px: np.ndarray, py: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Which pixel centres ``px``, ``py`` [n, ...] lie in the triangles ``tri_uv`` [n, 3, 2] (edges
+    included, either winding) and the perspective-correct depth there (linear in 1 / z; ``tri_z`` [n, 3])."""
+    expand = (slice(None),) + (None,) * (px.ndim - 1)
+    ax, bx, qx = (tri_uv[:, i, 0][expand] for i in range(3))
+    ay, by, qy = (tri_uv[:, i, 1][expand] for i in range(3))
+    area = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
+    degenerate = np.abs(area) < 1e-12
+    area = np.where(degenerate, 1.0, area)
+    # barycentric weights of the pixel centres from the edge functions
+    w0 = ((bx - px) * (qy - py) - (by - py) * (qx - px)) / area
+    w1 = ((qx - px) * (ay - py) - (qy - py) * (ax - px)) / area
+    w2 = 1.0 - w0 - w1
+    inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & ~degenerate
+    za, zb, zc = (tri_z[:, i][expand] for i in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pixel_depth = 1.0 / (w0 / za + w1 / zb + w2 / zc)
+    return inside, pixel_depth
 
 
 def _array(name: str, value: Any, ndim: int, last: int, dtype=np.float64) -> np.ndarray:
@@ -46,7 +67,9 @@ def rasterize_mesh(vertices: Any, faces: Any, focal_length: Union[float, Sequenc
     """Z-buffer a triangle mesh: the nearest face and its depth at every pixel centre.
 
     Depth is interpolated perspective-correctly (linear in 1/z). Faces with a vertex at ``z <= 0`` are
-    skipped (no clipping). Both windings are drawn. Deterministic; ties keep the earlier face.
+    skipped (no clipping). Both windings are drawn. Deterministic: each pixel takes the nearest face, the
+    lowest face index among equally near ones. Small triangles (the bulk of a body mesh) are rasterised
+    together in NumPy, larger ones one at a time.
 
     Args:
         vertices (ndarray[V, 3]): camera-frame vertices.
@@ -78,26 +101,41 @@ def rasterize_mesh(vertices: Any, faces: Any, focal_length: Union[float, Sequenc
     lo = np.floor(tri_uv.min(axis=1)).astype(np.int64)
     hi = np.ceil(tri_uv.max(axis=1)).astype(np.int64)
     visible = (tri_z > _NEAR).all(axis=1) & (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < w) & (lo[:, 1] < h)
-    for f in np.flatnonzero(visible):
-        (x0, y0), (x1, y1) = np.maximum(lo[f], 0), np.minimum(hi[f], [w - 1, h - 1])
-        (ax, ay), (bx, by), (qx, qy) = tri_uv[f]
-        area = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
-        if abs(area) < 1e-12:
-            continue
+    lo = np.maximum(lo, 0)
+    hi = np.minimum(hi, [w - 1, h - 1])
+    extent = hi - lo + 1  # bounding boxes clipped to the image, in pixels
+    small = visible & (extent <= _SMALL_BOX).all(axis=1)
+    for f in np.flatnonzero(visible & ~small):  # large triangles one by one
+        (x0, y0), (x1, y1) = lo[f], hi[f]
         px, py = np.meshgrid(np.arange(x0, x1 + 1, dtype=np.float64), np.arange(y0, y1 + 1, dtype=np.float64))
-        # Barycentric weights of the pixel centres from the edge functions.
-        w0 = ((bx - px) * (qy - py) - (by - py) * (qx - px)) / area
-        w1 = ((qx - px) * (ay - py) - (qy - py) * (ax - px)) / area
-        w2 = 1.0 - w0 - w1
-        inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
-        if not inside.any():
-            continue
-        za, zb, zc = tri_z[f]
-        pixel_depth = 1.0 / (w0 / za + w1 / zb + w2 / zc)
+        inside, pixel_depth = _cover(tri_uv[f][None], tri_z[f][None], px[None], py[None])
         region = depth[y0:y1 + 1, x0:x1 + 1]
-        nearer = inside & (pixel_depth < region)
-        region[nearer] = pixel_depth[nearer]
+        nearer = inside[0] & (pixel_depth[0] < region)
+        region[nearer] = pixel_depth[0][nearer]
         face_index[y0:y1 + 1, x0:x1 + 1][nearer] = f
+    # small triangles all at once: every pixel of a fixed-size box per face, then the nearest per pixel
+    offsets = np.arange(_SMALL_BOX)
+    for chunk in np.array_split(np.flatnonzero(small), max(1, int(small.sum()) // 8192 + 1)):
+        if chunk.size == 0:
+            continue
+        px = (lo[chunk, 0, None, None] + offsets[None, None, :]).astype(np.float64)  # [n, 1, S]
+        py = (lo[chunk, 1, None, None] + offsets[None, :, None]).astype(np.float64)  # [n, S, 1]
+        px, py = np.broadcast_arrays(px, py)
+        inside, pixel_depth = _cover(tri_uv[chunk], tri_z[chunk], px, py)
+        inside &= (px <= hi[chunk, 0, None, None]) & (py <= hi[chunk, 1, None, None])
+        faces_of = np.broadcast_to(chunk[:, None, None], inside.shape)[inside]
+        pixels = (py[inside].astype(np.int64) * w + px[inside].astype(np.int64))
+        cand_depth = pixel_depth[inside]
+        order = np.lexsort((faces_of, cand_depth, pixels))  # per pixel: nearest first, then lowest face
+        pixels, cand_depth, faces_of = pixels[order], cand_depth[order], faces_of[order]
+        first = np.ones(len(pixels), dtype=bool)
+        first[1:] = pixels[1:] != pixels[:-1]
+        pixels, cand_depth, faces_of = pixels[first], cand_depth[first], faces_of[first]
+        flat_depth, flat_face = depth.reshape(-1), face_index.reshape(-1)
+        current = flat_depth[pixels]
+        wins = (cand_depth < current) | ((cand_depth == current) & (faces_of < flat_face[pixels]))
+        flat_depth[pixels[wins]] = cand_depth[wins]
+        flat_face[pixels[wins]] = faces_of[wins]
     return depth, face_index
 
 

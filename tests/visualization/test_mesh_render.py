@@ -100,3 +100,18 @@ def test_hmr_result_is_drawn_where_the_mesh_projects(tmp_path):
     assert changed.sum() > 0.5 * filled.sum()
     side = picture[:, res:]
     assert (side != 255).any(axis=2).sum() > 50  # the side view shows the mesh too
+
+
+def test_batched_small_triangles_match_one_by_one(tmp_path, monkeypatch):
+    from pyposefast.visualization import mesh as mesh_module
+    smpl = SMPL(write_synthetic_smpl(tmp_path / "SMPL_NEUTRAL.pkl", num_vertices=736, seed=1))
+    pose = 0.4 * torch.randn(1, 72, generator=torch.Generator().manual_seed(0))
+    pose[0, :3] = torch.tensor([np.pi, 0.3, 0.0])
+    verts = smpl(torch.zeros(1, 10), pose[:, 3:], pose[:, :3])["vertices"][0].double().numpy() + [0.0, 0.0, 2.5]
+    faces = smpl.get_faces()
+    depth, face = rasterize_mesh(verts, faces, 120.0, (47.5, 47.5), (96, 96))
+    assert (face >= 0).sum() > 500
+    monkeypatch.setattr(mesh_module, "_SMALL_BOX", 0)  # every triangle through the one-by-one path
+    depth_ref, face_ref = rasterize_mesh(verts, faces, 120.0, (47.5, 47.5), (96, 96))
+    np.testing.assert_array_equal(face, face_ref)
+    np.testing.assert_array_equal(depth, depth_ref)
