@@ -20,6 +20,11 @@ __all__ = ["MeshLoss", "GANLoss"]
 _JOINT_CRITERIA = {"smooth_l1": nn.SmoothL1Loss, "l1": nn.L1Loss, "mse": nn.MSELoss}
 
 
+def _full(value: Tensor) -> Tensor:
+    """Half-precision tensors as float32; others unchanged."""
+    return value.float() if isinstance(value, Tensor) and value.dtype in (torch.float16, torch.bfloat16) else value
+
+
 def _weights(name: str, value: Tensor, batch: int) -> Tensor:
     if not isinstance(value, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
@@ -147,6 +152,11 @@ class MeshLoss(nn.Module):
         for key in ("vertices", "has_smpl", "joints_3d", "joints_3d_visible", "joints_2d", "joints_2d_visible"):
             if key not in target:
                 raise KeyError(f"target lacks {key!r} (has {sorted(target)})")
+        device = output["vertices"].device.type
+        with torch.autocast(device, enabled=False):  # float32 at least: projections divide by depths of ~50
+            return self._terms({k: _full(v) for k, v in output.items()}, {k: _full(v) for k, v in target.items()})
+
+    def _terms(self, output: Mapping[str, Tensor], target: Mapping[str, Tensor]) -> Dict[str, Tensor]:
         losses: Dict[str, Tensor] = {}
         has_smpl = target["has_smpl"]
         losses["vertex_loss"] = self.vertex_loss(output["vertices"], target["vertices"], has_smpl) \

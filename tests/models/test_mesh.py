@@ -489,3 +489,22 @@ def test_cuda_smpl_matches_cpu_and_hmr_trains(smpl_file):
     assert all(v.is_cuda and torch.isfinite(v) for v in losses.values())
     out = model.eval().predict(torch.randn(2, 3, 32, 32, device="cuda"))
     assert out["vertices"].is_cuda and torch.isfinite(out["keypoints_2d"]).all()
+
+
+def test_smpl_and_mesh_loss_stay_float32_under_autocast(smpl):
+    targets = _targets(smpl, 3)
+    pose, beta = targets["pose"], targets["beta"]
+    reference = smpl(beta, pose[:, 3:], pose[:, :3])
+    loss = MeshLoss(1.0, 1.0, 1.0, 1.0, 1.0, img_res=32)
+    output = {"vertices": reference["vertices"] + 0.01, "joints_3d": reference["joints"] + 0.01,
+              "camera": torch.tensor([[0.9, 0.0, 0.1]] * 3)}
+    target = dict(targets, vertices=reference["vertices"])
+    plain = loss(output, target)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = smpl(beta.bfloat16(), pose[:, 3:].bfloat16(), pose[:, :3].bfloat16())
+        mixed_loss = loss({k: v.bfloat16() for k, v in output.items()}, target)
+    assert mixed["vertices"].dtype == torch.float32
+    np.testing.assert_allclose(mixed["vertices"].numpy(), reference["vertices"].numpy(), atol=0.03)  # bf16 inputs
+    for key, value in plain.items():
+        assert mixed_loss[key].dtype == torch.float32
+        assert mixed_loss[key].item() == pytest.approx(value.item(), rel=0.05, abs=1e-3), key

@@ -116,5 +116,7 @@ class HMRMeshHead(nn.Module):
             pred_pose = self.decpose(hidden) + pred_pose
             pred_shape = self.decshape(hidden) + pred_shape
             pred_cam = self.deccam(hidden) + pred_cam
-        pred_rotmat = rot6d_to_rotmat(pred_pose).reshape(B, self.num_joints, 3, 3)
+        with torch.autocast(x.device.type, enabled=False):  # Gram-Schmidt in float32 at least
+            pred_rotmat = rot6d_to_rotmat(pred_pose.float() if pred_pose.dtype in (torch.float16, torch.bfloat16)
+                                          else pred_pose).reshape(B, self.num_joints, 3, 3)
         return pred_rotmat, pred_shape, pred_cam

@@ -88,7 +88,8 @@ class SMPL(nn.Module):
             ``joints = joints_regressor @ vertices``. ``None`` returns the model's own posed joints [J].
         num_betas (int): shape components used (at most the file's S).
         dtype (torch.dtype): dtype of the stored model (float32; float64 for exact checks). The
-            computation runs in the inputs' dtype.
+            computation runs in float64 for float64 inputs, else in float32 (half-precision inputs and
+            autocast included).
 
     Raises:
         SMPLModelNotFoundError: no model file; the message says where to obtain and put it.
@@ -159,16 +160,23 @@ class SMPL(nn.Module):
 
         Returns:
             dict: ``vertices`` Tensor[B, V, 3], ``joints`` Tensor[B, K, 3] (the ``joints_regressor``
-            applied to the vertices, or the posed model joints), in the inputs' dtype.
+            applied to the vertices, or the posed model joints), float64 for float64 inputs, float32 otherwise
+            (also under autocast).
         """
         J = self.num_model_joints
         if not isinstance(betas, Tensor) or betas.dim() != 2 or not 1 <= betas.shape[1] <= self.num_betas:
             raise ValueError(f"betas must be [B, S] with 1 <= S <= {self.num_betas}, got "
                              f"{tuple(betas.shape) if isinstance(betas, Tensor) else type(betas).__name__}")
         B = betas.shape[0]
-        body = self._rotmats("body_pose", body_pose, B, J - 1)
-        root = self._rotmats("global_orient", global_orient, B, 1)
-        dtype = torch.promote_types(betas.dtype, body.dtype)
+        for name, value in (("body_pose", body_pose), ("global_orient", global_orient)):
+            if not isinstance(value, Tensor) or not value.is_floating_point():
+                raise TypeError(f"{name} must be a floating-point torch.Tensor, got "
+                                f"{value.dtype if isinstance(value, Tensor) else type(value).__name__}")
+        # Half-precision inputs (autocast) are computed in float32: skinning sums hundreds of terms.
+        dtype = torch.promote_types(torch.promote_types(betas.dtype, body_pose.dtype), torch.float32)
+        with torch.autocast(betas.device.type, enabled=False):
+            body = self._rotmats("body_pose", body_pose.to(dtype), B, J - 1)
+            root = self._rotmats("global_orient", global_orient.to(dtype), B, 1)
         if transl is not None and tuple(transl.shape) != (B, 3):
             raise ValueError(f"transl must be [B={B}, 3], got {tuple(transl.shape)}")
         if B == 0:
@@ -176,11 +184,12 @@ class SMPL(nn.Module):
             return {"vertices": betas.new_zeros(0, self.num_verts, 3), "joints": betas.new_zeros(0, K, 3)}
         model = {k: getattr(self, k).to(dtype) for k in ("v_template", "shapedirs", "posedirs", "J_regressor",
                                                           "lbs_weights")}
-        vertices, joints = linear_blend_skinning(
-            betas.to(dtype), torch.cat([root, body], dim=1).to(dtype), model["v_template"], model["shapedirs"],
-            model["posedirs"], model["J_regressor"], self.parents, model["lbs_weights"])
-        if self.joints_regressor is not None:
-            joints = torch.einsum("kv,bvc->bkc", self.joints_regressor.to(dtype), vertices)
+        with torch.autocast(betas.device.type, enabled=False):
+            vertices, joints = linear_blend_skinning(
+                betas.to(dtype), torch.cat([root, body], dim=1), model["v_template"],
+                model["shapedirs"], model["posedirs"], model["J_regressor"], self.parents, model["lbs_weights"])
+            if self.joints_regressor is not None:
+                joints = torch.einsum("kv,bvc->bkc", self.joints_regressor.to(dtype), vertices)
         if transl is not None:
             vertices = vertices + transl[:, None].to(dtype)
             joints = joints + transl[:, None].to(dtype)
@@ -188,9 +197,6 @@ class SMPL(nn.Module):
 
     @staticmethod
     def _rotmats(name: str, value: Tensor, B: int, count: int) -> Tensor:
-        if not isinstance(value, Tensor) or not value.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point torch.Tensor, got "
-                            f"{value.dtype if isinstance(value, Tensor) else type(value).__name__}")
         shape = tuple(value.shape)
         if shape in ((B, count, 3, 3),):
             return value
