@@ -23,7 +23,7 @@ from pyposefast.models.backbones.resnet import ResNet
 from pyposefast.models.mesh.camera import camera_to_pixels, weak_perspective_translation
 from pyposefast.models.mesh.discriminator import SMPLDiscriminator
 from pyposefast.models.mesh.evaluation import mesh_mpjpe, mesh_pve
-from pyposefast.models.mesh.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_rot6d
+from pyposefast.models.mesh.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, rotmat_to_rot6d
 from pyposefast.models.mesh.hmr import ParametricMesh
 from pyposefast.models.mesh.hmr_head import HMRMeshHead
 from pyposefast.models.mesh.smpl import SMPL
@@ -167,6 +167,21 @@ def test_rot6d_round_trip_and_orthonormal():
     np.testing.assert_allclose(torch.linalg.det(out).numpy(), 1.0, atol=1e-12)
     identity = rot6d_to_rotmat(torch.tensor([[1.0, 0, 0, 1, 0, 0]]))
     np.testing.assert_allclose(identity[0].numpy(), np.eye(3))
+
+
+def test_rotmat_to_axis_angle_inverts_rodrigues():
+    rng = np.random.default_rng(1)
+    axes = rng.normal(size=(200, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    angles = np.concatenate([[0.0, 1e-8, 1e-4, np.pi - 1e-4], rng.uniform(0, np.pi - 1e-3, 196)])
+    aa = axes * angles[:, None]
+    rotmat = torch.from_numpy(np.stack([cv2.Rodrigues(a)[0] for a in aa]))
+    out = rotmat_to_axis_angle(rotmat)
+    np.testing.assert_allclose(out.numpy(), aa, atol=1e-7)
+    half_turn = torch.from_numpy(cv2.Rodrigues(np.array([0.0, np.pi, 0.0]))[0])
+    back = cv2.Rodrigues(rotmat_to_axis_angle(half_turn).numpy())[0]  # the axis sign is free at pi
+    np.testing.assert_allclose(back, half_turn.numpy(), atol=1e-7)
+    assert rotmat_to_axis_angle(rotmat.reshape(10, 20, 3, 3)).shape == (10, 20, 3)
 
 
 # ---------------------------------------------------------------------------------------- SMPL layer

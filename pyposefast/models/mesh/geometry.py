@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["batch_rodrigues", "rot6d_to_rotmat", "rotmat_to_rot6d"]
+__all__ = ["batch_rodrigues", "rot6d_to_rotmat", "rotmat_to_rot6d", "rotmat_to_axis_angle"]
 
 
 def _check_last_dim(name: str, value: Tensor, size: int) -> None:
@@ -84,3 +84,43 @@ def rotmat_to_rot6d(rotmat: Tensor) -> Tensor:
         raise ValueError(f"rotmat must be [..., 3, 3], got "
                          f"{tuple(rotmat.shape) if isinstance(rotmat, Tensor) else type(rotmat).__name__}")
     return rotmat[..., :, :2].reshape(*rotmat.shape[:-2], 6)
+
+
+def rotmat_to_axis_angle(rotmat: Tensor) -> Tensor:
+    """Rotation matrices to axis-angle vectors (the inverse of ``batch_rodrigues``), e.g. to store a
+    predicted ``smpl_pose`` in SMPL's 72-value form.
+
+    Goes through the unit quaternion (Shepperd's method: the best-conditioned of four formulas per
+    matrix), with its scalar part made non-negative, so the angle lies in [0, pi].
+
+    Args:
+        rotmat (Tensor[..., 3, 3]): rotation matrices.
+
+    Returns:
+        Tensor[..., 3]: axis-angle vectors (length = angle in radians).
+    """
+    if not isinstance(rotmat, Tensor) or rotmat.dim() < 2 or tuple(rotmat.shape[-2:]) != (3, 3):
+        raise ValueError(f"rotmat must be [..., 3, 3], got "
+                         f"{tuple(rotmat.shape) if isinstance(rotmat, Tensor) else type(rotmat).__name__}")
+    m = rotmat
+    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
+    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
+    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    trace = m00 + m11 + m22
+    # 4 * (w, x, y, z) * (the component the formula is built on), for each of the four formulas
+    candidates = torch.stack([
+        torch.stack([1 + trace, m21 - m12, m02 - m20, m10 - m01], dim=-1),
+        torch.stack([m21 - m12, 1 + m00 - m11 - m22, m01 + m10, m02 + m20], dim=-1),
+        torch.stack([m02 - m20, m01 + m10, 1 - m00 + m11 - m22, m12 + m21], dim=-1),
+        torch.stack([m10 - m01, m02 + m20, m12 + m21, 1 - m00 - m11 + m22], dim=-1),
+    ], dim=-2)  # [..., 4, 4]
+    best = torch.stack([trace, m00, m11, m22], dim=-1).argmax(dim=-1)  # [...]
+    quat = torch.gather(candidates, -2, best[..., None, None].expand(*best.shape, 1, 4))[..., 0, :]
+    quat = F.normalize(quat, dim=-1)
+    quat = torch.where(quat[..., :1] < 0, -quat, quat)
+    w, xyz = quat[..., :1], quat[..., 1:]
+    sin_half = torch.linalg.norm(xyz, dim=-1, keepdim=True)
+    angle = 2 * torch.atan2(sin_half, w)
+    small = sin_half < 1e-6
+    scale = torch.where(small, 2.0 / w.clamp_min(1e-6), angle / sin_half.clamp_min(1e-12))
+    return xyz * scale
