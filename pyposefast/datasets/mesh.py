@@ -29,8 +29,8 @@ import cv2
 import numpy as np
 import torch
 
-__all__ = ["load_mesh_annotations", "load_mosh_annotations", "generate_synthetic_mesh", "MeshTrainData",
-           "MESH_FLIP_PAIRS"]
+__all__ = ["load_mesh_annotations", "load_mosh_annotations", "crop_mesh_input", "mesh_samples_from_records",
+           "generate_synthetic_mesh", "MeshTrainData", "MESH_FLIP_PAIRS"]
 
 #: left/right pairs of MMPose's 24 mesh joints (``MeshBaseDataset.ann_info['flip_pairs']``).
 MESH_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (6, 11), (7, 10), (8, 9), (20, 21), (22, 23))
@@ -102,6 +102,64 @@ def load_mosh_annotations(ann_file: Union[str, os.PathLike]) -> np.ndarray:
         raise ValueError(f"{ann_file}: pose must be [N, 72] and shape [N, 10], got {list(pose.shape)}, "
                          f"{list(shape.shape)}")
     return np.concatenate([np.zeros((len(pose), 3), np.float32), pose, shape], axis=1)
+
+
+def crop_mesh_input(image: np.ndarray, center: Any, scale: Any, img_res: int) -> np.ndarray:
+    """The square network input of one person: the box of side ``scale * 200`` pixels centred on ``center``
+    resized to ``img_res`` (MMPose 0.x's mesh crop without augmentation; outside the image is black).
+
+    A crop pixel ``p`` shows the image point ``center + (p / img_res - 0.5) * scale * 200``, the mapping
+    ``ParametricMesh.predict(input_center=center, input_scale=scale * 200)`` inverts.
+
+    Args:
+        image (ndarray[H, W, 3] uint8): BGR image.
+        center (Sequence[float]): box centre (x, y) in image pixels.
+        scale (float | Sequence[float]): box side / 200 (MMPose 0.x's unit; the first value if two).
+        img_res (int): crop side.
+
+    Returns:
+        ndarray[img_res, img_res, 3] uint8.
+    """
+    size = float(np.asarray(scale, dtype=np.float64).reshape(-1)[0]) * 200.0
+    if not size > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    cx, cy = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
+    zoom = img_res / size
+    matrix = np.array([[zoom, 0.0, img_res / 2.0 - zoom * cx], [0.0, zoom, img_res / 2.0 - zoom * cy]])
+    return cv2.warpAffine(image, matrix, (img_res, img_res), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+
+
+def mesh_samples_from_records(records: List[Dict[str, Any]], img_res: int) -> Dict[str, np.ndarray]:
+    """Read and crop the images of ``load_mesh_annotations`` records into ``MeshTrainData`` samples.
+
+    2D joints are mapped into crop pixels with the crop (``crop_mesh_input``); 3D joints, pose and shape are
+    kept. No augmentation (MMPose 0.x's flip / rotation / scale jitter and colour noise are not done here).
+
+    Args:
+        records (list[dict]): ``load_mesh_annotations`` output.
+        img_res (int): crop side.
+
+    Returns:
+        dict[str, ndarray]: ``images`` [N, res, res, 3] uint8 and the targets of ``ParametricMesh.loss``.
+
+    Raises:
+        FileNotFoundError: an image cannot be read (the path is named).
+    """
+    if not records:
+        raise ValueError("records is empty")
+    images, joints_2d = [], []
+    for record in records:
+        image = cv2.imread(record["image_file"], cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"cannot read image {record['image_file']!r}")
+        images.append(crop_mesh_input(image, record["center"], record["scale"], img_res))
+        size = float(record["scale"][0]) * 200.0
+        joints_2d.append((record["joints_2d"] - record["center"]) * (img_res / size) + img_res / 2.0)
+    stack = lambda key: np.stack([r[key] for r in records]).astype(np.float32)  # noqa: E731
+    return {"images": np.stack(images), "pose": stack("pose"), "beta": stack("beta"),
+            "has_smpl": np.array([r["has_smpl"] for r in records], np.float32),
+            "joints_3d": stack("joints_3d"), "joints_3d_visible": stack("joints_3d_visible"),
+            "joints_2d": np.stack(joints_2d).astype(np.float32), "joints_2d_visible": stack("joints_2d_visible")}
 
 
 def _compose_axis_angle(first: np.ndarray, then: np.ndarray) -> np.ndarray:

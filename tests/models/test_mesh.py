@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from pyposefast.datasets.mesh import (MeshTrainData, generate_synthetic_mesh, load_mesh_annotations,
-                                      load_mosh_annotations)
+from pyposefast.datasets.mesh import (MeshTrainData, crop_mesh_input, generate_synthetic_mesh, load_mesh_annotations,
+                                      load_mosh_annotations, mesh_samples_from_records)
 from pyposefast.evaluation.functional.keypoint_eval import keypoint_mpjpe
 from pyposefast.losses.mesh import GANLoss, MeshLoss
 from pyposefast.models.backbones.resnet import ResNet
@@ -446,6 +446,33 @@ def test_mesh_annotation_reader(tmp_path):
         load_mesh_annotations(tmp_path / "bad.npz")
     with pytest.raises(FileNotFoundError):
         load_mesh_annotations(tmp_path / "none.npz")
+
+
+def test_records_are_cropped_into_training_samples(tmp_path):
+    arrays = _write_mesh_npz(tmp_path / "ann.npz", n=2)
+    records = load_mesh_annotations(tmp_path / "ann.npz", img_prefix=str(tmp_path))
+    (tmp_path / "images").mkdir()
+    for i, record in enumerate(records):
+        record["center"] = np.array([60.0 + 10 * i, 50.0], np.float32)
+        record["scale"] = np.array([0.4, 0.4], np.float32)  # an 80-pixel box
+        record["joints_2d"][3] = [45.0 + 10 * i, 30.0]  # a white dot on joint 3
+        image = np.zeros((120, 140, 3), np.uint8)
+        cv2.circle(image, (45 + 10 * i, 30), 2, (255, 255, 255), -1)
+        cv2.imwrite(record["image_file"], image)
+    samples = mesh_samples_from_records(records, img_res=32)
+    assert samples["images"].shape == (2, 32, 32, 3) and samples["joints_2d"].shape == (2, 24, 2)
+    for i in range(2):
+        x, y = samples["joints_2d"][i, 3]
+        np.testing.assert_allclose([x, y], [(45 - 60) * 0.4 + 16, (30 - 50) * 0.4 + 16], atol=1e-4)
+        assert samples["images"][i, int(round(y)), int(round(x))].max() > 100  # the dot is where the joint went
+        back = records[i]["center"] + (samples["joints_2d"][i] / 32 - 0.5) * 80  # predict's input_center/scale map
+        np.testing.assert_allclose(back, records[i]["joints_2d"], atol=1e-3)
+    np.testing.assert_allclose(samples["pose"], arrays["pose"].astype(np.float32))
+    assert len(MeshTrainData(samples, batch_size=2)) == 1
+    assert crop_mesh_input(np.zeros((10, 10, 3), np.uint8), (5, 5), 1.0, 16).shape == (16, 16, 3)
+    records[0]["image_file"] = str(tmp_path / "missing.jpg")
+    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+        mesh_samples_from_records(records, img_res=32)
 
 
 def test_synthetic_mesh_data_draws_the_body_where_its_joints_project(smpl):
