@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copyreg
 import math
+import os
 import pickle
 import sys
 import types
@@ -145,6 +146,19 @@ def test_bad_files_are_refused_with_the_key_named(smpl_file, tmp_path):
     pickle.dump({"v_template": types.SimpleNamespace()}, open(tmp_path / "c.pkl", "wb"))
     with pytest.raises(ValueError, match="types.SimpleNamespace"):  # foreign code in a pickle is not run
         load_smpl_model_file(tmp_path / "c.pkl")
+
+
+@pytest.mark.skipif(not os.environ.get(SMPL_DIR_ENV), reason=f"the official SMPL model is not shipped: set "
+                    f"{SMPL_DIR_ENV} to a folder holding SMPL_NEUTRAL.pkl to run this")
+def test_official_smpl_model_when_available():
+    layer = SMPL(dtype=torch.float64)
+    assert layer.num_verts == 6890 and layer.num_model_joints == 24 and layer.get_faces().shape == (13776, 3)
+    assert tuple(layer.parents.tolist()) == SMPL_PARENTS
+    out = layer(torch.zeros(1, 10, dtype=torch.float64), torch.zeros(1, 69, dtype=torch.float64),
+                torch.zeros(1, 3, dtype=torch.float64))
+    np.testing.assert_allclose(out["vertices"][0].numpy(), layer.v_template.numpy(), atol=1e-12)
+    height = out["vertices"][0, :, 1].max() - out["vertices"][0, :, 1].min()
+    assert 1.4 < height < 2.0  # metres, y up
 
 
 # ---------------------------------------------------------------------------------------- rotations
