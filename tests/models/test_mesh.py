@@ -146,6 +146,9 @@ def test_bad_files_are_refused_with_the_key_named(smpl_file, tmp_path):
     pickle.dump({"v_template": types.SimpleNamespace()}, open(tmp_path / "c.pkl", "wb"))
     with pytest.raises(ValueError, match="types.SimpleNamespace"):  # foreign code in a pickle is not run
         load_smpl_model_file(tmp_path / "c.pkl")
+    pickle.dump({"v_template": np.load}, open(tmp_path / "d.pkl", "wb"))
+    with pytest.raises(ValueError, match="numpy.load"):  # nor NumPy functions other than array constructors
+        load_smpl_model_file(tmp_path / "d.pkl")
 
 
 @pytest.mark.skipif(not os.environ.get(SMPL_DIR_ENV), reason=f"the official SMPL model is not shipped: set "

@@ -24,7 +24,8 @@ key                 shape, dtype           meaning
 Official pickles also hold ``J``, ``weights_prior``, ``J_regressor_prior``, ``vert_sym_idxs``,
 ``bs_style`` and ``bs_type``, which are read and ignored. Chumpy and scipy sparse objects inside a
 pickle are unpacked by small stand-in classes, so neither package is needed; the unpickler accepts
-only NumPy, chumpy and scipy-sparse globals (a pickle naming any other code is refused).
+only NumPy's array, dtype and scalar constructors, chumpy and scipy-sparse classes (a pickle naming any
+other code is refused, so a model file cannot run code).
 """
 
 from __future__ import annotations
@@ -135,6 +136,12 @@ class _CsrMatrix(_SparseMatrix):
     layout = "csr"
 
 
+# The NumPy globals an array pickle names (arrays, dtypes, scalars); nothing else of NumPy is callable here.
+_NUMPY_MODULES = ("numpy", "numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric",
+                  "numpy._core.numeric")
+_NUMPY_NAMES = ("_reconstruct", "scalar", "ndarray", "dtype", "_frombuffer")
+
+
 class _SMPLUnpickler(pickle.Unpickler):
     """Unpickler for SMPL files: NumPy globals as themselves, chumpy / scipy sparse as stand-ins."""
 
@@ -146,7 +153,8 @@ class _SMPLUnpickler(pickle.Unpickler):
                 return _SparseMatrix
             if name in ("csr_matrix", "csr_array"):
                 return _CsrMatrix
-        if module.split(".")[0] == "numpy" or (module in ("copy_reg", "copyreg") and name == "_reconstructor"):
+        if (module in _NUMPY_MODULES and name in _NUMPY_NAMES) or (
+                module in ("copy_reg", "copyreg") and name == "_reconstructor"):
             return super().find_class(module, name)
         if (module, name) == ("_codecs", "encode") or (  # protocol-2 bytes are written through _codecs.encode
                 module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex")):
