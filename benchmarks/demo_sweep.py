@@ -49,6 +49,14 @@ VARIANTS = {
     "in64": {"input_size": [64, 96]},
     "w16_in64": {"width": 16, "input_size": [64, 96]},
     "simcc": {"head": "simcc"},
+    # equal CPU cost (about base's 8 epochs at 2 threads: rates measured with --device cpu --epochs 1)
+    "lr5": {"lr": 5e-3},
+    "w24_lr3_e10": {"width": 24, "lr": 3e-3, "epochs": 10},
+    "w16_lr5_e18": {"width": 16, "lr": 5e-3, "epochs": 18},
+    "in64_lr5_e13": {"input_size": [64, 96], "lr": 5e-3, "epochs": 13},
+    "w16_in64_lr5_e26": {"width": 16, "input_size": [64, 96], "lr": 5e-3, "epochs": 26},
+    "simcc_lr5_e13": {"head": "simcc", "lr": 5e-3, "epochs": 13},
+    "bs32_lr5": {"batch_size": 32, "lr": 5e-3},
 }
 
 

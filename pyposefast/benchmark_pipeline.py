@@ -165,7 +165,8 @@ def _per_sample_row(records, meta, heatmap_codec, batch, batches, workers, ctx, 
 def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print,
                  data_root: Optional[str] = None, num_workers: Optional[int] = None,
                  batch_size: Optional[int] = None, batches: Optional[int] = None,
-                 num_images: Optional[int] = None, sections: Sequence[str] = ("feeds", "train")) -> Dict[str, float]:
+                 num_images: Optional[int] = None, sections: Sequence[str] = ("feeds", "train"),
+                 models: Sequence[str] = ("resnet50", "rtmpose_s")) -> Dict[str, float]:
     """Measure and print the throughput table (samples/s), one run.
 
     Args:
@@ -180,6 +181,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         sections (sequence of str): ``'feeds'``: every way of feeding the pipeline (loader alone,
             per-sample path, pooled buffers, pageable copies, nvjpeg); ``'train'``: the training rows
             (CUDA). The batched pipeline with workers decoding (and alone) is always measured.
+        models (sequence of str): the training rows' models, ``'resnet50'`` and / or ``'rtmpose_s'``.
 
     Returns:
         dict: samples/s per row: ``loader_only`` (workers decode + pack, nothing else),
@@ -313,6 +315,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
              ["keypoint_x_labels", "keypoint_y_labels", "keypoint_weights"],
              lambda p: torch.optim.AdamW(p, lr=4e-3, weight_decay=0.05)),
         ):
+            if key not in models:
+                continue
             model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
             step = _train_step_fn(model, make_opt(model.parameters()), keys)
             mpipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec, bgr_to_rgb=not nvjpeg)
