@@ -25,7 +25,7 @@ from pyposefast.models.mesh.camera import camera_to_pixels, weak_perspective_tra
 from pyposefast.models.mesh.discriminator import SMPLDiscriminator
 from pyposefast.models.mesh.evaluation import mesh_mpjpe, mesh_pve
 from pyposefast.models.mesh.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, rotmat_to_rot6d
-from pyposefast.models.mesh.hmr import ParametricMesh
+from pyposefast.models.mesh.hmr import ParametricMesh, hmr_res50_mixed_224x224
 from pyposefast.models.mesh.hmr_head import HMRMeshHead
 from pyposefast.models.mesh.smpl import SMPL
 from pyposefast.models.mesh.smpl_file import (SMPL_DIR_ENV, SMPL_PARENTS, SMPLModelNotFoundError,
@@ -396,6 +396,18 @@ def test_adversarial_prior_gradients_reach_only_their_side(smpl):
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.discriminator.parameters())
     with pytest.raises(ValueError, match="disc and loss_gan"):
         ParametricMesh(model.backbone, model.mesh_head, smpl, disc=model.discriminator)
+
+
+def test_mmpose_hmr_res50_recipe(smpl):
+    model = hmr_res50_mixed_224x224(smpl)
+    assert model.mesh_head.in_channels == 2048 and model.mesh_head.n_iter == 3 and model.with_gan
+    loss = model.loss_mesh
+    assert (loss.joints_2d_loss_weight, loss.joints_3d_loss_weight, loss.vertex_loss_weight,
+            loss.smpl_pose_loss_weight, loss.smpl_beta_loss_weight, loss.img_res, loss.focal_length) == \
+        (100, 1000, 20, 30, 0.2, 224, 5000)
+    assert model.loss_gan.gan_type == "lsgan"
+    rotmat, beta, camera = model.eval()(torch.randn(1, 3, 64, 64))
+    assert rotmat.shape == (1, 24, 3, 3) and beta.shape == (1, 10) and camera.shape == (1, 3)
 
 
 # ---------------------------------------------------------------------------------------- metrics

@@ -24,7 +24,7 @@ from .smpl import SMPL
 if TYPE_CHECKING:  # the losses import this package's geometry; annotations only here
     from ...losses.mesh import GANLoss, MeshLoss
 
-__all__ = ["ParametricMesh"]
+__all__ = ["ParametricMesh", "hmr_res50_mixed_224x224"]
 
 
 def _trainer_key(name: str) -> str:
@@ -194,3 +194,34 @@ class ParametricMesh(nn.Module):
                 "vertices_cam": mesh["vertices"] + translation[:, None], "smpl_pose": pred_rotmat,
                 "smpl_beta": pred_beta, "camera": pred_camera, "camera_translation": translation,
                 "faces": self.smpl.get_faces(), "focal_length": self.focal_length, "img_res": self.img_res}
+
+
+def hmr_res50_mixed_224x224(smpl: SMPL, smpl_mean_params: Optional[Any] = None,
+                            with_gan: bool = True) -> ParametricMesh:
+    """MMPose 0.x's ``hmr/mixed/res50_mixed_224x224`` model: ResNet-50, ``HMRMeshHead`` (3 iterations),
+    ``MeshLoss(joints_2d 100, joints_3d 1000, vertex 20, smpl_pose 30, smpl_beta 0.2, focal_length 5000,
+    img_res 224)`` and the ``lsgan`` adversarial prior with the default ``SMPLDiscriminator``.
+
+    MMPose trains it with Adam (generator lr 2.5e-4, discriminator 1e-4, fixed), batch 32 per GPU,
+    100 epochs, on H36M / MPI-INF-3DHP / LSP / LSPET / MPII / COCO with CMU MoSh for the prior.
+
+    Args:
+        smpl (SMPL): the body model; MMPose uses ``joints_regressor='joints_regressor_cmr.npy'`` (24 joints,
+            hips at 2 and 3).
+        smpl_mean_params (str | Mapping, optional): SPIN's ``smpl_mean_params.npz`` (see ``HMRMeshHead``).
+        with_gan (bool): include the discriminator and ``GANLoss``.
+
+    Returns:
+        ParametricMesh: untrained (no weights are downloaded).
+    """
+    from ...losses.mesh import GANLoss, MeshLoss  # the losses import this package: resolved at call time
+    from ..backbones.resnet import ResNet
+
+    backbone = ResNet(depth=50)
+    head = HMRMeshHead(backbone.feat_dim, smpl_mean_params=smpl_mean_params, n_iter=3,
+                       num_joints=smpl.num_model_joints)
+    loss = MeshLoss(joints_2d_loss_weight=100, joints_3d_loss_weight=1000, vertex_loss_weight=20,
+                    smpl_pose_loss_weight=30, smpl_beta_loss_weight=0.2, img_res=224, focal_length=5000)
+    gan = dict(disc=SMPLDiscriminator(), loss_gan=GANLoss("lsgan", real_label_val=1.0, fake_label_val=0.0,
+                                                           loss_weight=1.0)) if with_gan else {}
+    return ParametricMesh(backbone, head, smpl, loss, **gan)
