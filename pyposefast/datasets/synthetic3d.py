@@ -174,10 +174,10 @@ def _look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def _camera(rng: np.random.Generator, azimuth: float, cam_id: str, image_size: Tuple[int, int]) -> Dict[str, Any]:
     w, h = image_size
-    distance, height = rng.uniform(4.0, 6.0), rng.uniform(0.8, 2.2)
+    distance, height = rng.uniform(4.5, 6.0), rng.uniform(1.0, 2.0)  # about Human3.6M's rig
     position = np.array([distance * np.cos(azimuth), distance * np.sin(azimuth), height])
     target = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(0.8, 1.1)])
-    f = rng.uniform(0.95, 1.2) * max(w, h)
+    f = rng.uniform(1.1, 1.18) * max(w, h)  # Human3.6M: 1145 px at 1000 x 1000
     return {"R": _look_at(position, target).astype(np.float32), "T": position.reshape(3, 1).astype(np.float32),
             "f": np.array([[f], [f * rng.uniform(0.995, 1.005)]], np.float32),
             "c": np.array([[w / 2 + rng.normal(0, 0.01 * w)], [h / 2 + rng.normal(0, 0.01 * h)]], np.float32),
