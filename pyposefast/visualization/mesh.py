@@ -15,7 +15,8 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-__all__ = ["rasterize_mesh", "shade_faces", "imshow_mesh_3d", "draw_mesh_result", "MESH_COLOR"]
+__all__ = ["rasterize_mesh", "shade_faces", "imshow_mesh_3d", "draw_mesh_result", "mesh_in_image_camera",
+           "draw_mesh_on_image", "MESH_COLOR"]
 
 #: MMPose 0.x's default mesh colour.
 MESH_COLOR = (76, 76, 204)
@@ -49,7 +50,7 @@ def _array(name: str, value: Any, ndim: int, last: int, dtype=np.float64) -> np.
         value = value.detach().cpu().numpy()
     arr = np.asarray(value, dtype=dtype)
     if arr.ndim != ndim or arr.shape[-1] != last:
-        raise ValueError(f"{name} must be [N, {last}], got shape {arr.shape}")
+        raise ValueError(f"{name} must be [{', '.join(['N'] * (ndim - 1) + [str(last)])}], got shape {arr.shape}")
     return arr
 
 
@@ -265,4 +266,74 @@ def draw_mesh_result(img: np.ndarray, result: Mapping[str, Any], index: int = 0,
     if out_file is not None:
         if not cv2.imwrite(str(out_file), picture):
             raise OSError(f"could not write {out_file}")
+    return picture
+
+
+def mesh_in_image_camera(vertices: Any, camera: Sequence[float], input_center: Sequence[float],
+                         input_scale: Union[float, Sequence[float]], focal_length: float,
+                         image_size: Tuple[int, int]) -> np.ndarray:
+    """Model-frame vertices of one crop's prediction moved into the full image's camera (MMPose 0.x
+    ``show_result``): the camera sits ``2 f / (box s)`` away, and the mesh is shifted by the offset of the
+    box centre from the image centre at the mesh's mean depth. Projected with ``focal_length`` and the
+    principal point at the image centre, the mesh lands on the box.
+
+    Args:
+        vertices (ndarray[V, 3]): ``ParametricMesh.predict``'s ``vertices[i]`` (model frame).
+        camera (Sequence[float]): its ``camera[i]`` ``(s, tx, ty)``.
+        input_center (Sequence[float]): the crop's centre (x, y) in image pixels.
+        input_scale (float | Sequence[float]): the crop's side in image pixels (the first value if two).
+        focal_length (float): the model's focal length in pixels.
+        image_size (tuple[int, int]): (w, h) of the image.
+
+    Returns:
+        ndarray[V, 3] float64: vertices in the image's camera frame.
+    """
+    verts = _array("vertices", vertices, 2, 3)
+    s, tx, ty = (float(v) for v in np.asarray(camera, dtype=np.float64).reshape(3))
+    size = float(np.asarray(input_scale, dtype=np.float64).reshape(-1)[0])
+    cx, cy = (float(v) for v in np.asarray(input_center, dtype=np.float64).reshape(2))
+    w, h = image_size
+    depth = 2 * focal_length / (size * s + 1e-9)
+    mean_depth = verts[:, 2].mean() + depth
+    shift = np.array([tx + (cx - (w - 1) / 2.0) * mean_depth / focal_length,
+                      ty + (cy - (h - 1) / 2.0) * mean_depth / focal_length, depth])
+    return verts + shift
+
+
+def draw_mesh_on_image(img: np.ndarray, result: Mapping[str, Any], input_center: Any, input_scale: Any,
+                       color: Sequence[float] = MESH_COLOR, alpha: float = 0.9,
+                       out_file: Optional[Union[str, os.PathLike]] = None) -> np.ndarray:
+    """Every person's predicted mesh over the whole image (one z-buffer for all).
+
+    Args:
+        img (ndarray[H, W, 3] uint8): the BGR image the crops came from.
+        result (Mapping): ``ParametricMesh.predict`` output with ``vertices`` [B, V, 3], ``camera`` [B, 3],
+            ``faces`` and ``focal_length``.
+        input_center (array [B, 2]), input_scale (array [B] or [B, 2]): the crops' centres and sides in
+            image pixels.
+        color (Sequence[float]): BGR colour. alpha (float): opacity.
+        out_file (str | PathLike, optional): write the picture there.
+
+    Returns:
+        ndarray[H, W, 3] uint8.
+    """
+    for key in ("vertices", "camera", "faces", "focal_length"):
+        if key not in result:
+            raise KeyError(f"result lacks {key!r}: pass ParametricMesh.predict's output")
+    cameras = _array("camera", result["camera"], 2, 3)
+    centers = _array("input_center", input_center, 2, 2)
+    per_person = _array("vertices", result["vertices"], 3, 3)
+    scales = _array("input_scale", input_scale, 1, len(cameras)) if np.ndim(input_scale) == 1 else \
+        _array("input_scale", input_scale, 2, 2)[:, 0]
+    if not len(per_person) == len(centers) == len(scales) == len(cameras):
+        raise ValueError(f"{len(per_person)} meshes, {len(centers)} centres, {len(scales)} scales and "
+                         f"{len(cameras)} cameras: one each per person")
+    h, w = img.shape[:2]
+    focal = float(result["focal_length"])
+    meshes = [mesh_in_image_camera(per_person[i], cameras[i], centers[i], scales[i], focal, (w, h))
+              for i in range(len(cameras))]
+    picture = imshow_mesh_3d(img, meshes, [result["faces"]] * len(meshes), ((w - 1) / 2.0, (h - 1) / 2.0), focal,
+                             colors=color, alpha=alpha)
+    if out_file is not None and not cv2.imwrite(str(out_file), picture):
+        raise OSError(f"could not write {out_file}")
     return picture

@@ -115,3 +115,36 @@ def test_batched_small_triangles_match_one_by_one(tmp_path, monkeypatch):
     depth_ref, face_ref = rasterize_mesh(verts, faces, 120.0, (47.5, 47.5), (96, 96))
     np.testing.assert_array_equal(face, face_ref)
     np.testing.assert_array_equal(depth, depth_ref)
+
+
+def test_mesh_on_the_full_image_lands_on_the_predicted_keypoints(tmp_path):
+    from pyposefast.losses.mesh import MeshLoss
+    from pyposefast.models.backbones.resnet import ResNet
+    from pyposefast.models.mesh.hmr import ParametricMesh
+    from pyposefast.models.mesh.hmr_head import HMRMeshHead
+    from pyposefast.visualization.mesh import draw_mesh_on_image, mesh_in_image_camera
+
+    smpl = SMPL(write_synthetic_smpl(tmp_path / "SMPL_NEUTRAL.pkl", num_vertices=368))
+    torch.manual_seed(0)
+    backbone = ResNet(depth=18, stem_channels=8, base_channels=8, num_stages=1, strides=(1,), dilations=(1,),
+                      out_indices=(0,))
+    upright = [1, 0, 0, -1, 0, 0]  # 6D of a half turn about x: SMPL is y-up, images y-down
+    mean = {"pose": np.concatenate([upright, np.tile([1, 0, 0, 1, 0, 0], 23)]), "shape": np.zeros(10),
+            "cam": [0.9, 0.0, 0.1]}
+    head = HMRMeshHead(backbone.feat_dim, hidden_dim=16, smpl_mean_params=mean)
+    model = ParametricMesh(backbone, head, smpl, MeshLoss(1, 1, 1, 1, 1, img_res=64)).eval()
+    centers, sizes = torch.tensor([[70.0, 60.0], [150.0, 70.0]]), torch.tensor([[100.0, 100.0], [60.0, 60.0]])
+    result = model.predict(torch.randn(2, 3, 64, 64), input_center=centers, input_scale=sizes)
+    image = np.full((140, 220, 3), 30, np.uint8)
+    for i in range(2):  # the mesh's joints, in the image camera, project onto predict's keypoints_2d
+        cam_joints = mesh_in_image_camera(result["keypoints_3d"][i], result["camera"][i], centers[i], sizes[i],
+                                          5000.0, (220, 140))
+        uv = 5000.0 * cam_joints[:, :2] / cam_joints[:, 2:] + np.array([219 / 2, 139 / 2])
+        np.testing.assert_allclose(uv, result["keypoints_2d"][i].numpy(), atol=1.5)
+    picture = draw_mesh_on_image(image, result, centers, sizes, out_file=tmp_path / "people.png")
+    changed = (picture != image).any(axis=2)
+    assert changed[:, :110].sum() > 100 and changed[:, 120:].sum() > 50  # both people are drawn
+    for i in range(2):
+        x, y = result["keypoints_2d"][i].numpy().mean(axis=0)
+        assert changed[int(y) - 8:int(y) + 8, int(x) - 8:int(x) + 8].any()
+    assert (tmp_path / "people.png").exists()
