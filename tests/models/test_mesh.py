@@ -69,6 +69,8 @@ def test_synthetic_file_has_the_official_structure(smpl_file):
         if shape is not None:
             assert raw[key].shape == shape, key
     assert raw["f"].ndim == 2 and raw["f"].shape[1] == 3
+    assert raw["vert_sym_idxs"].shape == (V,) and raw["bs_style"] == "lbs" and raw["bs_type"] == "lrotmin"
+    assert raw["weights_prior"].shape == (V, 24) and raw["J_regressor_prior"].shape == (24, V)
     assert type(raw["J_regressor"]).__name__ == "csc_matrix" and raw["J_regressor"].shape == (24, V)
     assert raw["kintree_table"][0, 0] == 4294967295 and list(raw["kintree_table"][1]) == list(range(24))
     np.testing.assert_allclose(raw["weights"].sum(1), 1.0)

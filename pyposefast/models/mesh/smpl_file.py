@@ -354,6 +354,11 @@ def write_synthetic_smpl(path: Union[str, os.PathLike], num_vertices: int = 736,
                                   ).astype(np.int64),
         "f": np.asarray(faces, dtype=np.uint32).reshape(-1, 3),
         "J": joints.astype(np.float64),
+        "J_regressor_prior": regressor.copy(),
+        "weights_prior": lbs_weights.astype(np.float64),
+        # the vertex nearest each vertex's mirror image (x -> -x), as the official left/right table
+        "vert_sym_idxs": np.linalg.norm(v_template[:, None] * [-1.0, 1.0, 1.0] - v_template[None], axis=-1)
+        .argmin(axis=1).astype(np.int64),
         "bs_style": "lbs",
         "bs_type": "lrotmin",
     }
@@ -368,6 +373,7 @@ def write_synthetic_smpl(path: Union[str, os.PathLike], num_vertices: int = 736,
             pass
         else:
             model["J_regressor"] = scipy.sparse.csc_matrix(regressor)
+            model["J_regressor_prior"] = scipy.sparse.csc_matrix(regressor)
     with open(path, "wb") as fh:
         pickle.dump(model, fh, protocol=2)
     return path
