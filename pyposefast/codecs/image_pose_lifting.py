@@ -313,7 +313,7 @@ class ImagePoseLifting(BaseKeypointCodec):
         tvis = None if lifting_target_visible is None else as_float_tensor(
             "lifting_target_visible", lifting_target_visible, kp.device)
         out = self._encode_tensors(kp[None], vis[None], target[None], None if tvis is None else tvis[None])
-        result = {k: (_out(v[0], as_numpy) if isinstance(v, torch.Tensor) and k not in _UNBATCHED else _out(v, as_numpy))
+        result = {k: _out(v[0] if isinstance(v, torch.Tensor) and k not in _UNBATCHED else v, as_numpy)
                   for k, v in out.items()}
         result["keypoint_labels_visible"] = vis_in
         return result

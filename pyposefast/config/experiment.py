@@ -40,7 +40,8 @@ DATA_KEYS = ("metainfo", "data_root", "train", "val", "batch_size", "val_batch_s
              "augmentation")
 AUGMENTATIONS = ("flip", "half_body", "bbox_transform")
 _VAL_EXTRA = ("bbox_file", "bbox_score_thr")  # val-split keys that are not reader arguments
-_PATH_KEYS = ("ann_file", "img_prefix", "bbox_file", "headbox_file", "root")
+_PATH_KEYS = ("ann_file", "img_prefix", "bbox_file", "headbox_file", "root", "camera_param_file",
+              "keypoint_2d_det_file", "factor_file")
 _EMPTY = inspect.Parameter.empty
 
 
@@ -263,9 +264,12 @@ def _meta(cfg: Dict[str, Any]) -> Dict[str, Any]:
 def build_train_data(cfg: Dict[str, Any], model: Any, *, records: Any = None, device: Any = None) -> Any:
     """``pyposefast.engine.TopdownTrainData`` of ``data.train`` with the model's codec and input size."""
     from ..engine import TopdownTrainData
+    from .lifting import build_lifting_train_data, is_lifting_config
 
     d = cfg["data"]
     recs = records if records is not None else build_records(cfg, "train")
+    if is_lifting_config(cfg):  # a 2D-to-3D lifter: LiftingTrainData (pyposefast.engine.lifting)
+        return build_lifting_train_data(cfg, build_codec(cfg, model), recs, device)
     extra = augmentation_arguments(cfg) if d["augment"] else {}
     return TopdownTrainData(recs, _meta(cfg), build_codec(cfg, model), input_size_of(cfg), d["batch_size"],
                             num_workers=d["num_workers"], device=device, augment=d["augment"],
@@ -277,9 +281,12 @@ def build_val_data(cfg: Dict[str, Any], model: Any = None, *, records: Any = Non
     """``pyposefast.engine.TopdownValData`` of ``data.val`` (ground-truth boxes, or ``bbox_file`` /
     ``data.val.bbox_file`` detections); UDP warps when the codec (``codec`` or the model's) is UDP."""
     from ..engine import TopdownValData
+    from .lifting import build_lifting_val_data, is_lifting_config
 
     d = cfg["data"]
     recs = records if records is not None else build_records(cfg, "val")
+    if is_lifting_config(cfg):  # a 2D-to-3D lifter: LiftingValData (pyposefast.engine.lifting)
+        return build_lifting_val_data(cfg, build_codec(cfg, model), recs, device)
     val = d["val"]
     root = d.get("data_root")
     bbox_file = bbox_file if bbox_file is not None else join_root(root, val.get("bbox_file"))

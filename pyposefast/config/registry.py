@@ -7,7 +7,8 @@ models     ``pyposefast.models.MODELS`` (the zoo's entry points) plus the demo's
 codecs     the codec classes (``MSRAHeatmap``, ``UDPHeatmap``, ``SimCCLabel`` ...)
 datasets   annotation readers returning top-down records: ``coco`` (any COCO-style keypoint file:
            COCO, AP-10K, OneHand10K, WFLW ...), ``coco_wholebody`` (133 keypoints), ``synthetic``
-           (generated and cached), ``mpii`` (:func:`pyposefast.datasets.load_mpii`)
+           (generated and cached), ``mpii`` (:func:`pyposefast.datasets.load_mpii`); lifting
+           records: ``h36m`` (:func:`pyposefast.datasets.load_h36m`), ``synthetic3d`` (see :mod:`.lifting`)
 metainfo   dataset names of :func:`pyposefast.datasets.dataset_meta` (``coco``, ``mpii`` ...)
 metrics    the metric classes (``CocoMetric``, ``PCKAccuracy``, ``NME`` ...)
 =========  ==========================================================================================
@@ -34,26 +35,37 @@ __all__ = ["MODELS", "CODECS", "DATASETS", "METRICS", "metainfo_names", "registr
 def _models() -> Dict[str, Callable[..., Any]]:
     from .. import demo
     from ..models import MODELS as ZOO
+    from .lifting import videopose3d
 
     out = dict(ZOO)
     out[demo.DEMO_MODEL] = demo.demo_model
+    out["videopose3d"] = videopose3d
     return out
 
 
 def _codecs() -> Dict[str, Callable[..., Any]]:
     from .. import codecs
+    from ..codecs.image_pose_lifting import ImagePoseLifting
+    from ..codecs.video_pose_lifting import VideoPoseLifting
 
     names = ["MSRAHeatmap", "UDPHeatmap", "MegviiHeatmap", "SimCCLabel", "RegressionLabel",
              "IntegralRegressionLabel", "AssociativeEmbedding"]
-    return {n: getattr(codecs, n) for n in names if hasattr(codecs, n)}
+
+    out = {n: getattr(codecs, n) for n in names if hasattr(codecs, n)}
+    out.update(ImagePoseLifting=ImagePoseLifting, VideoPoseLifting=VideoPoseLifting)
+    return out
 
 
 def _metrics() -> Dict[str, Callable[..., Any]]:
     from .. import evaluation
+    from ..engine.lifting import LiftingMetrics
 
     names = ["CocoMetric", "CocoWholeBodyMetric", "PCKAccuracy", "MpiiPCKAccuracy", "JhmdbPCKAccuracy", "AUC", "EPE",
-             "NME"]
-    return {n: getattr(evaluation, n) for n in names if hasattr(evaluation, n)}
+             "NME", "MPJPE"]
+
+    out = {n: getattr(evaluation, n) for n in names if hasattr(evaluation, n)}
+    out["LiftingMetrics"] = LiftingMetrics
+    return out
 
 
 def coco_keypoints(ann_file: str, img_prefix: str = "", *, num_keypoints: Optional[int] = None,
@@ -146,10 +158,11 @@ def synthetic_coco(split: str = "train", *, root: Optional[str] = None, num_trai
 
 def _datasets() -> Dict[str, Callable[..., Any]]:
     from .. import datasets
+    from .lifting import synthetic3d
 
     out: Dict[str, Callable[..., Any]] = {"coco": coco_keypoints, "coco_wholebody": coco_wholebody_keypoints,
-                                          "synthetic": synthetic_coco}
-    for name, attr in (("mpii", "load_mpii"),):
+                                          "synthetic": synthetic_coco, "synthetic3d": synthetic3d}
+    for name, attr in (("mpii", "load_mpii"), ("h36m", "load_h36m")):
         fn = getattr(datasets, attr, None)
         if callable(fn):
             out[name] = fn

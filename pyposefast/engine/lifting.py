@@ -202,8 +202,8 @@ class LiftingTrainData:
         self.flip_indices = [int(i) for i in self.meta["flip_indices"]]
         self.tensors = _LiftingTensors(self.records, image_size, "records")
         if len(self.flip_indices) != self.tensors.frames.shape[1]:
-            raise ValueError(f"meta has {len(self.flip_indices)} flip indices, the records {self.tensors.frames.shape[1]}"
-                             " keypoints")
+            raise ValueError(f"meta has {len(self.flip_indices)} flip indices, the records "
+                             f"{self.tensors.frames.shape[1]} keypoints")
         self._device = None if device is None else torch.device(device)
         self.seed, self.drop_last, self.shuffle = int(seed), bool(drop_last), bool(shuffle)
         self.epoch, self._skip = 0, 0

@@ -63,7 +63,11 @@ VIDEO_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", VIDEO_OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
+def _ids(options):
+    return ",".join(f"{k}={v}" for k, v in options.items()) or "default"
+
+
+@pytest.mark.parametrize("options", VIDEO_OPTIONS, ids=_ids)
 @pytest.mark.parametrize("with_target_vis", [True, False])
 def test_video_encode_matches_mmpose(options, with_target_vis):
     codecs = mmpose_codecs()
@@ -197,8 +201,9 @@ def test_batch_decode_inverts_encode(device, remove_root):
     rng = np.random.default_rng(5)
     target = torch.tensor(rng.normal(0, 1, (6, 1, K, 3)), dtype=torch.float32, device=device)
     kp = torch.rand(6, 3, K, 2, device=device) * 500
-    for codec, extra in ((VideoPoseLifting(K, remove_root=remove_root, root_index=2), dict(camera_param=dict(w=500, h=400))),
-                         (ImagePoseLifting(K, remove_root=remove_root, root_index=2), {})):
+    video = VideoPoseLifting(K, remove_root=remove_root, root_index=2)
+    image = ImagePoseLifting(K, remove_root=remove_root, root_index=2)
+    for codec, extra in ((video, dict(camera_param=dict(w=500, h=400))), (image, {})):
         enc = codec.batch_encode(kp, None, target, None, **extra)
         label, root = enc["lifting_target_label"][:, 0], enc["target_root"]
         assert label.shape == (6, K - remove_root, 3)
