@@ -23,7 +23,7 @@ from pyposefast.losses.mesh import GANLoss, MeshLoss
 from pyposefast.models.backbones.resnet import ResNet
 from pyposefast.models.mesh.camera import camera_to_pixels, weak_perspective_translation
 from pyposefast.models.mesh.discriminator import SMPLDiscriminator
-from pyposefast.models.mesh.evaluation import mesh_mpjpe, mesh_pve
+from pyposefast.models.mesh.evaluation import mesh_joint_error, mesh_mpjpe, mesh_pve
 from pyposefast.models.mesh.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, rotmat_to_rot6d
 from pyposefast.models.mesh.hmr import ParametricMesh, hmr_res50_mixed_224x224
 from pyposefast.models.mesh.hmr_head import HMRMeshHead
@@ -432,6 +432,24 @@ def test_mesh_metrics():
     assert mesh_mpjpe(moved[:, :17], joints, alignment="procrustes") < 1e-9
     with pytest.raises(ValueError, match="alignment"):
         mesh_pve(gt, gt, alignment="scale")
+
+
+def test_mesh_joint_error_follows_mmpose_protocol():
+    rng = np.random.default_rng(3)
+    gt = rng.normal(size=(5, 24, 3))
+    pred = gt + rng.normal(scale=0.02, size=gt.shape)
+    pred[:, 13:18] += 10.0  # joints outside the 14 LSP joints do not count
+    visible = np.ones((5, 24, 1))
+    visible[0, 4] = 0
+    idx = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 18]
+    p = pred[:, idx] - (pred[:, 2:3] + pred[:, 3:4]) / 2
+    g = gt[:, idx] - (gt[:, 2:3] + gt[:, 3:4]) / 2
+    mask = visible[:, idx, 0] > 0
+    expected = np.linalg.norm(p - g, axis=-1)[mask].mean() * 1000
+    result = mesh_joint_error(pred, gt, visible)
+    assert result["MPJPE"] == pytest.approx(expected)
+    assert result["MPJPE-PA"] < result["MPJPE"]
+    assert mesh_joint_error(pred + 3.0, gt, visible)["MPJPE"] == pytest.approx(expected)  # pelvis-centred
 
 
 def test_weak_perspective_translation_depth():

@@ -21,7 +21,7 @@ Example (MMPose 0.x ``hmr_res50`` loss weights)::
 
 from .camera import camera_to_pixels, perspective_projection, project_points, weak_perspective_translation
 from .discriminator import SMPLDiscriminator
-from .evaluation import mesh_mpjpe, mesh_pve
+from .evaluation import LSP14_FROM_MESH24, mesh_joint_error, mesh_mpjpe, mesh_pve
 from .geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, rotmat_to_rot6d
 from .hmr import ParametricMesh, hmr_res50_mixed_224x224
 from .hmr_head import HMRMeshHead
@@ -30,9 +30,9 @@ from .smpl_file import (SMPL_DIR_ENV, SMPL_DOWNLOAD_URL, SMPLModelNotFoundError,
                         resolve_smpl_path, write_synthetic_smpl)
 
 __all__ = [
-    "SMPL", "SMPL_DIR_ENV", "SMPL_DOWNLOAD_URL", "SMPLDiscriminator", "SMPLModelNotFoundError", "HMRMeshHead",
-    "ParametricMesh", "batch_rodrigues", "camera_to_pixels", "hmr_res50_mixed_224x224", "linear_blend_skinning",
-    "load_smpl_model_file", "mesh_mpjpe", "mesh_pve", "perspective_projection", "project_points",
-    "resolve_smpl_path", "rot6d_to_rotmat", "rotmat_to_axis_angle", "rotmat_to_rot6d",
-    "weak_perspective_translation", "write_synthetic_smpl",
+    "LSP14_FROM_MESH24", "SMPL", "SMPL_DIR_ENV", "SMPL_DOWNLOAD_URL", "SMPLDiscriminator", "SMPLModelNotFoundError",
+    "HMRMeshHead", "ParametricMesh", "batch_rodrigues", "camera_to_pixels", "hmr_res50_mixed_224x224",
+    "linear_blend_skinning", "load_smpl_model_file", "mesh_joint_error", "mesh_mpjpe", "mesh_pve",
+    "perspective_projection", "project_points", "resolve_smpl_path", "rot6d_to_rotmat", "rotmat_to_axis_angle",
+    "rotmat_to_rot6d", "weak_perspective_translation", "write_synthetic_smpl",
 ]

@@ -15,7 +15,10 @@ from ...evaluation.functional._arrays import to_numpy
 from ...evaluation.functional.keypoint_eval import keypoint_mpjpe
 from ...evaluation.functional.mesh_eval import batch_similarity_transform
 
-__all__ = ["mesh_mpjpe", "mesh_pve"]
+__all__ = ["mesh_mpjpe", "mesh_pve", "mesh_joint_error", "LSP14_FROM_MESH24"]
+
+#: the 14 LSP joints MMPose 0.x scores among its 24 mesh joints (``MeshH36MDataset._report_metric``).
+LSP14_FROM_MESH24 = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 18)
 
 _ALIGNMENTS = ("none", "procrustes")
 
@@ -71,3 +74,30 @@ def mesh_pve(pred_vertices, gt_vertices, alignment: str = "none") -> float:
     if alignment == "procrustes":
         pred = batch_similarity_transform(pred, gt)
     return float(np.linalg.norm(pred - gt, axis=-1).mean())
+
+
+def mesh_joint_error(pred_joints_3d, gt_joints_3d, gt_joints_visible) -> dict:
+    """MMPose 0.x's mesh ``joint_error`` (``MeshH36MDataset``): MPJPE and MPJPE-PA in millimetres on the 14
+    LSP joints of the 24 mesh joints, both sets centred on their pelvis (mean of joints 2 and 3, the hips),
+    over the visible ground-truth joints.
+
+    Args:
+        pred_joints_3d (ndarray[N, 24, 3]): predicted joints in metres (e.g. ``predict``'s ``keypoints_3d``
+            with the CMR joints regressor).
+        gt_joints_3d (ndarray[N, 24, 3]): ground truth in metres.
+        gt_joints_visible (ndarray[N, 24, 1] | ndarray[N, 24]): > 0 where a joint counts.
+
+    Returns:
+        dict: ``{"MPJPE": float, "MPJPE-PA": float}`` in millimetres.
+    """
+    pred = to_numpy("pred_joints_3d", pred_joints_3d).astype(np.float64)
+    gt = to_numpy("gt_joints_3d", gt_joints_3d).astype(np.float64)
+    visible = to_numpy("gt_joints_visible", gt_joints_visible)
+    if pred.ndim != 3 or pred.shape[1] < 19 or pred.shape != gt.shape:
+        raise ValueError(f"pred_joints_3d and gt_joints_3d must both be [N, 24, 3], got {pred.shape} and {gt.shape}")
+    idx = list(LSP14_FROM_MESH24)
+    pred = _centred(pred[:, idx], [2, 3])
+    gt = _centred(gt[:, idx], [2, 3])
+    mask = (visible.reshape(len(visible), -1)[:, idx] > 0)
+    return {"MPJPE": float(keypoint_mpjpe(pred, gt, mask)) * 1000.0,
+            "MPJPE-PA": float(keypoint_mpjpe(pred, gt, mask, alignment="procrustes")) * 1000.0}
