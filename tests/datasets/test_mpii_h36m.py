@@ -142,6 +142,53 @@ def test_h36m_matches_mmpose(tmp_path, cfg):
     assert len(names) == 12
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("cfg", [dict(seq_len=3, subset_frac=0.5), dict(seq_len=3, seq_step=2, pad_video_seq=True),
+                                 dict(seq_len=5, seq_step=2, pad_video_seq=True, causal=False)])
+def test_h36m_subset_detections_factors_match_mmpose(tmp_path, cfg):
+    """subset_frac (MMPose draws the start from NumPy's global generator: seeded alike here), 2D
+    keypoints from a detection file, projection factors from a factor file."""
+    pytest.importorskip("mmpose")
+    from mmpose.datasets.datasets.body3d.h36m_dataset import Human36mDataset
+
+    rng = np.random.default_rng(3)
+    path = str(tmp_path / "h36m.npz")
+    names = _h36m_npz(path, rng)
+    det = str(tmp_path / "det.npy")
+    np.save(det, rng.uniform(0, 900, (len(names), 17, 3)).astype(np.float32))
+    factors = str(tmp_path / "factors.npy")
+    np.save(factors, rng.uniform(1, 2, len(names)))
+    kw = dict(keypoint_2d_src="detection", keypoint_2d_det_file=det, factor_file=factors, **cfg)
+    np.random.seed(7)
+    ref = Human36mDataset(ann_file=path, **kw)
+    np.random.seed(7)
+    ours = load_h36m(path, **kw).records
+    assert len(ours) == len(ref) > 0
+    for i, r in enumerate(ours):
+        m = ref.get_data_info(i)
+        assert r["img_ids"] == list(m["img_ids"])
+        for key in ("keypoints", "keypoints_visible", "lifting_target", "factor", "center", "scale"):
+            np.testing.assert_allclose(r[key], m[key], rtol=1e-6, err_msg=key)
+    # the same subset from an explicit seed, whatever the global generator's state
+    a = load_h36m(path, seq_len=3, subset_frac=0.5, seed=1).records
+    np.random.seed(123)
+    b = load_h36m(path, seq_len=3, subset_frac=0.5, seed=1).records
+    assert [r["img_ids"] for r in a] == [r["img_ids"] for r in b]
+
+
+def test_h36m_windows_are_clamped_frame_indices():
+    """With padding, a window is the video's frames i + o * seq_step clamped to the video (what the
+    lifting data's window table relies on), for causal and centred windows."""
+    n = 11
+    names = [f"S1_A.1_{i:06d}.jpg" for i in range(n)]
+    for seq_len, step, causal in ((5, 1, False), (5, 2, False), (4, 3, True), (9, 2, True)):
+        seqs = h36m_sequence_indices(names, seq_len, step, pad_video_seq=True, causal=causal)
+        left = seq_len - 1 if causal else (seq_len - 1) // 2
+        for i, seq in enumerate(seqs):
+            expected = [min(max(i + (o - left) * step, 0), n - 1) for o in range(seq_len)]
+            assert seq == expected, (seq_len, step, causal, i)
+
+
 def test_h36m_malformed(tmp_path):
     rng = np.random.default_rng(2)
     good = str(tmp_path / "good.npz")

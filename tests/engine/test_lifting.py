@@ -65,6 +65,20 @@ def test_train_batches_are_the_codec_encoding_of_the_records(small):
     assert not torch.equal(next(iter(data))["inputs"], batches[0]["inputs"])
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_train_batches_on_the_device_equal_the_cpu_ones(small, device):
+    train, _ = small
+    codec = VideoPoseLifting(K)
+    ref = LiftingTrainData(train, codec, 16, device="cpu", flip_prob=0.5, seed=3)
+    dev = LiftingTrainData(train, codec, 16, device=device, flip_prob=0.5, seed=3)
+    ref.set_epoch(2)
+    dev.set_epoch(2)
+    for a, b in zip(ref, dev):
+        for key in a:
+            assert b[key].device.type == device
+            torch.testing.assert_close(b[key].cpu(), a[key], rtol=1e-6, atol=1e-6)
+
+
 def test_flip_mirrors_2d_and_3d_consistently(small):
     """Mirrored 3D targets project onto the mirrored 2D keypoints through the sample's camera."""
     train, _ = small
