@@ -400,7 +400,12 @@ def test_adversarial_prior_gradients_reach_only_their_side(smpl):
         ParametricMesh(model.backbone, model.mesh_head, smpl, disc=model.discriminator)
 
 
-def test_mmpose_hmr_res50_recipe(smpl):
+def test_mmpose_hmr_res50_recipe(smpl, smpl_file, tmp_path, monkeypatch):
+    monkeypatch.delenv(SMPL_DIR_ENV, raising=False)
+    with pytest.raises(SMPLModelNotFoundError, match="smpl.is.tue.mpg.de"):
+        hmr_res50_mixed_224x224()
+    from_path = hmr_res50_mixed_224x224(smpl_file, joints_regressor=np.ones((17, V)) / V, with_gan=False)
+    assert from_path.smpl.num_joints == 17 and not from_path.with_gan
     model = hmr_res50_mixed_224x224(smpl)
     assert model.mesh_head.in_channels == 2048 and model.mesh_head.n_iter == 3 and model.with_gan
     loss = model.loss_mesh

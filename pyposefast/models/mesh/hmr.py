@@ -10,7 +10,8 @@ components. Inputs are normalised square crops ``Tensor[B, 3, img_res, img_res]`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+import os
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -196,8 +197,8 @@ class ParametricMesh(nn.Module):
                 "faces": self.smpl.get_faces(), "focal_length": self.focal_length, "img_res": self.img_res}
 
 
-def hmr_res50_mixed_224x224(smpl: SMPL, smpl_mean_params: Optional[Any] = None,
-                            with_gan: bool = True) -> ParametricMesh:
+def hmr_res50_mixed_224x224(smpl: Union[SMPL, str, os.PathLike, None] = None, joints_regressor: Optional[Any] = None,
+                            smpl_mean_params: Optional[Any] = None, with_gan: bool = True) -> ParametricMesh:
     """MMPose 0.x's ``hmr/mixed/res50_mixed_224x224`` model: ResNet-50, ``HMRMeshHead`` (3 iterations),
     ``MeshLoss(joints_2d 100, joints_3d 1000, vertex 20, smpl_pose 30, smpl_beta 0.2, focal_length 5000,
     img_res 224)`` and the ``lsgan`` adversarial prior with the default ``SMPLDiscriminator``.
@@ -206,8 +207,11 @@ def hmr_res50_mixed_224x224(smpl: SMPL, smpl_mean_params: Optional[Any] = None,
     100 epochs, on H36M / MPI-INF-3DHP / LSP / LSPET / MPII / COCO with CMU MoSh for the prior.
 
     Args:
-        smpl (SMPL): the body model; MMPose uses ``joints_regressor='joints_regressor_cmr.npy'`` (24 joints,
-            hips at 2 and 3).
+        smpl (SMPL | str | PathLike, optional): the body model, or its file / folder for ``SMPL(smpl,
+            joints_regressor)`` (``None``: the ``PYPOSEFAST_SMPL_DIR`` folder). A missing file raises
+            ``SMPLModelNotFoundError`` saying where to obtain it.
+        joints_regressor (str | ndarray, optional): when ``smpl`` is a path: MMPose uses
+            ``joints_regressor_cmr.npy`` (24 joints, hips at 2 and 3, as ``MeshLoss`` centres on).
         smpl_mean_params (str | Mapping, optional): SPIN's ``smpl_mean_params.npz`` (see ``HMRMeshHead``).
         with_gan (bool): include the discriminator and ``GANLoss``.
 
@@ -217,6 +221,10 @@ def hmr_res50_mixed_224x224(smpl: SMPL, smpl_mean_params: Optional[Any] = None,
     from ...losses.mesh import GANLoss, MeshLoss  # the losses import this package: resolved at call time
     from ..backbones.resnet import ResNet
 
+    if not isinstance(smpl, SMPL):
+        smpl = SMPL(smpl, joints_regressor=joints_regressor)
+    elif joints_regressor is not None:
+        raise ValueError("joints_regressor goes with an SMPL path; an SMPL layer already has its regressor")
     backbone = ResNet(depth=50)
     head = HMRMeshHead(backbone.feat_dim, smpl_mean_params=smpl_mean_params, n_iter=3,
                        num_joints=smpl.num_model_joints)
