@@ -16,7 +16,7 @@ with where to obtain it (https://smpl.is.tue.mpg.de) and where to put it (``mode
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ __all__ = ["SMPL", "linear_blend_skinning"]
 
 
 def linear_blend_skinning(betas: Tensor, rotmats: Tensor, v_template: Tensor, shapedirs: Tensor,
-                          posedirs: Tensor, J_regressor: Tensor, parents: Tensor,
+                          posedirs: Tensor, J_regressor: Tensor, parents: Union[Tensor, Sequence[int]],
                           lbs_weights: Tensor) -> tuple[Tensor, Tensor]:
     """Posed vertices and joints of a blend-skinned model.
 
@@ -44,7 +44,8 @@ def linear_blend_skinning(betas: Tensor, rotmats: Tensor, v_template: Tensor, sh
         rotmats (Tensor[B, J, 3, 3]): joint rotations relative to the parent (root first).
         v_template (Tensor[V, 3]), shapedirs (Tensor[V, 3, S]), posedirs (Tensor[(J-1)*9, V*3]),
         J_regressor (Tensor[J, V]), lbs_weights (Tensor[V, J]): the model.
-        parents (Tensor[J] int64): parent of each joint (-1 for the root; parents before children).
+        parents (Tensor[J] int64 | Sequence[int]): parent of each joint (-1 for the root; parents before
+            children). A Python sequence avoids a device-to-host copy per call on CUDA.
 
     Returns:
         tuple: vertices (Tensor[B, V, 3]) and posed joints (Tensor[B, J, 3]). Differentiable in
@@ -58,9 +59,9 @@ def linear_blend_skinning(betas: Tensor, rotmats: Tensor, v_template: Tensor, sh
     pose_feature = (rotmats[:, 1:] - eye).reshape(B, -1)
     v_posed = v_shaped + (pose_feature @ posedirs).reshape(B, V, 3)
 
-    parent_list = parents.tolist()
+    parent_list = parents.tolist() if isinstance(parents, Tensor) else [int(p) for p in parents]
     rel_joints = joints_rest.clone()
-    rel_joints[:, 1:] = joints_rest[:, 1:] - joints_rest[:, parents[1:]]
+    rel_joints[:, 1:] = joints_rest[:, 1:] - joints_rest[:, parent_list[1:]]
     local = torch.cat([torch.cat([rotmats, rel_joints[..., None]], dim=-1),
                        rotmats.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(B, J, 1, 4)], dim=-2)  # [B, J, 4, 4]
     world = [local[:, 0]]
@@ -128,6 +129,7 @@ class SMPL(nn.Module):
         buffer("J_regressor", model["J_regressor"])
         buffer("lbs_weights", model["weights"])
         buffer("parents", model["parents"], torch.int64)
+        self._parent_list = [int(p) for p in model["parents"]]  # the kinematic chain walked on the host
         buffer("faces_tensor", model["f"], torch.int64)
         if joints_regressor is not None:
             regressor = np.load(joints_regressor) if isinstance(joints_regressor, (str, os.PathLike)) \
@@ -187,7 +189,7 @@ class SMPL(nn.Module):
         with torch.autocast(betas.device.type, enabled=False):
             vertices, joints = linear_blend_skinning(
                 betas.to(dtype), torch.cat([root, body], dim=1), model["v_template"],
-                model["shapedirs"], model["posedirs"], model["J_regressor"], self.parents, model["lbs_weights"])
+                model["shapedirs"], model["posedirs"], model["J_regressor"], self._parent_list, model["lbs_weights"])
             if self.joints_regressor is not None:
                 joints = torch.einsum("kv,bvc->bkc", self.joints_regressor.to(dtype), vertices)
         if transl is not None:
