@@ -37,7 +37,7 @@ def perspective_projection(points: Tensor, rotation: Tensor, translation: Tensor
         raise ValueError(f"rotation [B, 3, 3], translation [B, 3] and camera_center [B, 2] expected for B={B}, got "
                          f"{tuple(rotation.shape)}, {tuple(translation.shape)}, {tuple(camera_center.shape)}")
     cam_points = torch.einsum("bij,bkj->bki", rotation, points) + translation[:, None]
-    focal = torch.as_tensor(focal_length, dtype=points.dtype, device=points.device).reshape(-1, 1, 1)
+    focal = float(focal_length) if isinstance(focal_length, (int, float)) else focal_length.reshape(-1, 1, 1)
     return focal * cam_points[..., :2] / cam_points[..., 2:3] + camera_center[:, None]
 
 
