@@ -188,7 +188,7 @@ def _draw_parts(uv: np.ndarray, depth: np.ndarray, faces: np.ndarray, face_color
 
 def generate_synthetic_mesh(smpl: Any, num_samples: int, img_res: int = 64, seed: int = 0,
                             pose_std: float = 0.25, focal_length: float = 5000.0,
-                            joints_regressor_visible: bool = True) -> Dict[str, np.ndarray]:
+                            all_joints_visible: bool = True) -> Dict[str, np.ndarray]:
     """Random SMPL bodies drawn into square crops, with every ground truth ``ParametricMesh.loss`` takes.
 
     Each sample: root = upright (pi about x, since SMPL is y-up and images y-down) turned by a random yaw
@@ -205,7 +205,7 @@ def generate_synthetic_mesh(smpl: Any, num_samples: int, img_res: int = 64, seed
         seed (int): the data is a pure function of the arguments and the model.
         pose_std (float): standard deviation of the body pose components (radians).
         focal_length (float): the HMR camera's focal length in pixels.
-        joints_regressor_visible (bool): mark every joint visible (else only those inside the crop).
+        all_joints_visible (bool): mark every joint visible (else only those inside the crop).
 
     Returns:
         dict[str, ndarray]: ``images`` [N, res, res, 3] uint8 BGR, ``pose`` [N, 72], ``beta`` [N, 10],
@@ -246,7 +246,7 @@ def generate_synthetic_mesh(smpl: Any, num_samples: int, img_res: int = 64, seed
                                 np.repeat(background, 3, axis=2).astype(np.uint8))
     K = joints.shape[1]
     inside = ((joints_2d >= 0) & (joints_2d <= img_res - 1)).all(axis=2, keepdims=True)
-    visible_2d = np.ones((n, K, 1), np.float32) if joints_regressor_visible else inside.astype(np.float32)
+    visible_2d = np.ones((n, K, 1), np.float32) if all_joints_visible else inside.astype(np.float32)
     return {"images": images, "pose": pose, "beta": beta, "camera": camera,
             "joints_3d": joints.astype(np.float32), "joints_3d_visible": np.ones((n, K, 1), np.float32),
             "joints_2d": joints_2d.astype(np.float32), "joints_2d_visible": visible_2d,
