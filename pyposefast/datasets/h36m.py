@@ -15,14 +15,15 @@ from __future__ import annotations
 import os
 import pickle
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .coco import CocoKeypoints
 from .errors import AnnotationError
 
-__all__ = ["load_h36m", "parse_h36m_imgname", "h36m_sequence_indices"]
+__all__ = ["load_h36m", "parse_h36m_imgname", "h36m_sequence_indices", "h36m_window_table", "H36mSequences"]
 
 
 def parse_h36m_imgname(imgname: str) -> Tuple[str, str, str]:
@@ -89,6 +90,71 @@ def h36m_sequence_indices(imgnames: Sequence[str], seq_len: int = 1, seq_step: i
     return out
 
 
+def h36m_window_table(imgnames: Sequence[str], seq_len: int = 1, seq_step: int = 1, *, multiple_target: int = 0,
+                      multiple_target_step: int = 0, pad_video_seq: bool = False,
+                      causal: bool = True) -> np.ndarray:
+    """:func:`h36m_sequence_indices` as one array, built per video without a Python list per window.
+
+    Returns:
+        ndarray[S, W] int64: the frame indices of each window (the same rows, in the same order).
+    """
+    if seq_len < 1 or seq_step < 1:
+        raise ValueError(f"seq_len and seq_step must be >= 1, got {seq_len}, {seq_step}")
+    if multiple_target and seq_len != 1:
+        raise ValueError("multiple_target needs seq_len == 1 (as MMPose)")
+    if multiple_target > 0 and multiple_target_step == 0:
+        multiple_target_step = multiple_target
+    videos: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
+    for idx, name in enumerate(imgnames):
+        videos[parse_h36m_imgname(name)].append(idx)
+    width = len(range(0, multiple_target, seq_step)) if multiple_target else seq_len
+    out: List[np.ndarray] = [np.zeros((0, width), np.int64)]
+    for _, frames in sorted(videos.items()):
+        fr = np.asarray(frames, np.int64)
+        n = len(fr)
+        if multiple_target:
+            count = max(0, (n + multiple_target_step - multiple_target) // multiple_target_step)
+            pos = (np.arange(count)[:, None] * multiple_target_step + np.arange(0, multiple_target, seq_step)[None])
+        elif pad_video_seq:
+            left = seq_len - 1 if causal else (seq_len - 1) // 2
+            pos = np.clip(np.arange(n)[:, None] + (np.arange(seq_len)[None] - left) * seq_step, 0, n - 1)
+        else:
+            length = (seq_len - 1) * seq_step + 1
+            pos = np.arange(max(0, n - length + 1))[:, None] + np.arange(seq_len)[None] * seq_step
+        out.append(fr[pos.reshape(-1, width)])
+    return np.concatenate(out)
+
+
+@dataclass
+class H36mSequences:
+    """``load_h36m(..., compact=True)``: the 2D keypoints once per frame and a window table, with
+    small per-sample records (for 243-frame windows over Human3.6M's 1.5 M frames, where one array
+    copy per window would not fit in memory).
+
+    Attributes:
+        ann_file (str): the npz.
+        records (list[dict]): per sample: ``id``, ``window`` (row of ``windows``), ``lifting_target``
+            [T, K, 3] and ``lifting_target_visible`` [T, K] (views of one array), ``target_img_path``
+            [T], ``camera_param`` (with a camera file; shared dicts), ``category_id``, ``iscrowd``.
+        keypoints (ndarray[F, K, 2] float32), keypoints_visible (ndarray[F, K] float32): per npz frame.
+        windows (ndarray[S, W] int32): each sample's frames (rows of ``keypoints``).
+        imgnames (ndarray[F] str): the frames' names.
+    """
+
+    ann_file: str
+    records: List[Dict[str, Any]]
+    keypoints: np.ndarray
+    keypoints_visible: np.ndarray
+    windows: np.ndarray
+    imgnames: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        return self.records[i]
+
+
 def _array(npz_file: str, data: Any, key: str, shape_tail: Tuple[int, ...], frames: int) -> np.ndarray:
     arr = np.asarray(data[key])
     if arr.ndim != 1 + len(shape_tail) or arr.shape[0] != frames or any(
@@ -105,7 +171,7 @@ def load_h36m(ann_file: str, *, seq_len: int = 1, seq_step: int = 1, multiple_ta
               subset_frac: float = 1.0, keypoint_2d_src: str = "gt", keypoint_2d_det_file: Optional[str] = None,
               factor_file: Optional[str] = None, camera_param_file: Optional[str] = None,
               img_prefix: str = "", num_keypoints: int = 17, seed: Optional[int] = None,
-              filter_invalid: bool = True) -> CocoKeypoints:
+              filter_invalid: bool = True, compact: bool = False) -> Union[CocoKeypoints, H36mSequences]:
     """Read Human3.6M's npz into MMPose ``Human36mDataset`` records (one per frame window).
 
     Record fields (W frames per window, T targets, K keypoints): ``keypoints`` [W, K, 2] and
@@ -130,6 +196,8 @@ def load_h36m(ann_file: str, *, seq_len: int = 1, seq_step: int = 1, multiple_ta
         num_keypoints (int): K. Defaults to 17.
         seed (int, optional): the subset's start (None: NumPy's global generator, as MMPose).
         filter_invalid (bool): drop samples whose 2D keypoints are all <= 0 (MMPose's top-down filter).
+        compact (bool): return :class:`H36mSequences` (frames once, a window table, small records:
+            the same samples in the same order) instead of one record with array copies per window.
 
     Raises:
         AnnotationError: a missing or malformed file, array or image name, naming the file (and
@@ -185,6 +253,11 @@ def load_h36m(ann_file: str, *, seq_len: int = 1, seq_step: int = 1, multiple_ta
         with open(camera_param_file, "rb") as f:
             cameras = pickle.load(f)  # MMPose's own cameras.pkl: a trusted local file
 
+    if compact:
+        return _compact(ann_file, names, kpts_2d, kpts_3d, cameras, camera_param_file,
+                        dict(seq_len=seq_len, seq_step=seq_step, multiple_target=multiple_target,
+                             multiple_target_step=multiple_target_step, pad_video_seq=pad_video_seq, causal=causal),
+                        subset_frac, seed, filter_invalid)
     seqs = h36m_sequence_indices(names, seq_len, seq_step, multiple_target=multiple_target,
                                  multiple_target_step=multiple_target_step, pad_video_seq=pad_video_seq,
                                  causal=causal)
@@ -229,3 +302,38 @@ def load_h36m(ann_file: str, *, seq_len: int = 1, seq_step: int = 1, multiple_ta
     if filter_invalid:
         records = [r for r in records if np.max(r["keypoints"]) > 0]
     return CocoKeypoints(ann_file, records, [], [])
+
+
+def _compact(ann_file: str, names: List[str], kpts_2d: np.ndarray, kpts_3d: np.ndarray, cameras: Optional[dict],
+             camera_param_file: Optional[str], windows_args: Dict[str, Any], subset_frac: float, seed: Optional[int],
+             filter_invalid: bool) -> H36mSequences:
+    """``load_h36m``'s samples (same subset draw, same filter, same order) without per-window copies."""
+    windows = h36m_window_table(names, **windows_args)
+    subset = int(len(windows) * subset_frac)
+    rng = np.random if seed is None else np.random.RandomState(seed)
+    start = rng.randint(0, len(windows) - subset + 1)
+    windows = windows[start:start + subset]
+    ids = np.arange(len(windows))
+    if filter_invalid:
+        frame_max = kpts_2d[..., :2].max(axis=(1, 2))
+        keep = frame_max[windows].max(axis=1) > 0 if len(windows) else np.zeros(0, bool)
+        windows, ids = windows[keep], ids[keep]
+    mt, seq_len = windows_args["multiple_target"], windows_args["seq_len"]
+    target_idx = list(range(windows.shape[1])) if mt else ([-1] if windows_args["causal"] else [seq_len // 2])
+    target_rows = windows[:, target_idx]
+    targets = kpts_3d[target_rows]  # [S, T, K, 4]
+    names_arr = np.asarray(names)
+    records: List[Dict[str, Any]] = []
+    for j, (idx, rows) in enumerate(zip(ids.tolist(), target_rows)):
+        rec = {"id": idx, "window": j, "category_id": 1, "iscrowd": 0, "lifting_target": targets[j, :, :, :3],
+               "lifting_target_visible": targets[j, :, :, 3], "target_img_path": names_arr[rows]}
+        if cameras is not None:
+            first = names[int(windows[j, 0])]
+            subj, _, cam = parse_h36m_imgname(first)
+            if (subj, cam) not in cameras:
+                raise AnnotationError(camera_param_file, f"imgname[{int(windows[j, 0])}]",
+                                      f"no camera ({subj!r}, {cam!r}) in the camera file")
+            rec["camera_param"] = cameras[(subj, cam)]
+        records.append(rec)
+    return H36mSequences(ann_file, records, np.ascontiguousarray(kpts_2d[..., :2]),
+                         np.ascontiguousarray(kpts_2d[..., 2]), windows.astype(np.int32), names_arr)

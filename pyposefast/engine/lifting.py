@@ -41,6 +41,11 @@ Tensor = torch.Tensor
 _RECORD_KEYS = ("keypoints", "lifting_target")
 
 
+def _sequences(records: Any) -> Any:
+    """The ``H36mSequences`` of ``load_h36m(..., compact=True)`` (frames + window table), else None."""
+    return records if hasattr(records, "windows") and hasattr(records, "keypoints_visible") else None
+
+
 def _lifting_records(records: Any, name: str) -> List[Dict[str, Any]]:
     recs = getattr(records, "records", records)
     if recs is None or isinstance(recs, (str, bytes)) or not hasattr(recs, "__len__"):
@@ -49,7 +54,8 @@ def _lifting_records(records: Any, name: str) -> List[Dict[str, Any]]:
     recs = list(recs)
     if not recs:
         raise ValueError(f"{name} is empty: no samples")
-    missing = [k for k in _RECORD_KEYS if k not in recs[0]]
+    keys = _RECORD_KEYS if _sequences(records) is None else ("lifting_target", "window")
+    missing = [k for k in keys if k not in recs[0]]
     if missing:
         raise ValueError(f"{name}[0] has no {missing}: expected lifting records (load_h36m(...).records)")
     return recs
@@ -59,12 +65,16 @@ class _LiftingTensors:
     """The records as tensors: per-frame 2D keypoints and a window table, per-sample targets and cameras.
 
     Attributes (CPU until :meth:`to`): ``frames`` [F, K, 2] float32, ``frames_visible`` [F, K]
-    float32, ``windows`` [S, W] int64 (rows of ``frames``), ``target`` [S, T, K, 3] float32,
+    float32, ``windows`` [S, W] int32 (rows of ``frames``), ``target`` [S, T, K, 3] float32,
     ``target_visible`` [S, T, K] float32, ``camera`` dict (``w``, ``h`` [S] float32; ``f``, ``c``
     [S, 2, 1] float32 when every record's camera has them).
     """
 
-    def __init__(self, records: List[Dict[str, Any]], image_size: Optional[Tuple[int, int]], name: str) -> None:
+    def __init__(self, records: List[Dict[str, Any]], image_size: Optional[Tuple[int, int]], name: str,
+                 sequences: Any = None) -> None:
+        if sequences is not None:  # load_h36m(..., compact=True): frames and windows are there already
+            self._from_sequences(records, sequences, image_size, name)
+            return
         first = records[0]
         window, k = np.asarray(first["keypoints"]).shape[:2]
         targets = np.asarray(first["lifting_target"]).shape[0]
@@ -96,9 +106,20 @@ class _LiftingTensors:
                 target_vis[i] = np.asarray(rec["lifting_target_visible"], np.float32).reshape(targets, k)
         self.frames = torch.from_numpy(np.stack(frames))
         self.frames_visible = torch.from_numpy(np.stack(frames_vis))
-        self.windows = torch.from_numpy(windows)
+        self.windows = torch.from_numpy(windows.astype(np.int32))
         self.target = torch.from_numpy(target)
         self.target_visible = torch.from_numpy(target_vis)
+        self.camera = self._cameras(records, image_size, name)
+        self.device = torch.device("cpu")
+
+    def _from_sequences(self, records: List[Dict[str, Any]], seqs: Any, image_size: Optional[Tuple[int, int]],
+                        name: str) -> None:
+        self.frames = torch.from_numpy(np.asarray(seqs.keypoints, np.float32))
+        self.frames_visible = torch.from_numpy(np.asarray(seqs.keypoints_visible, np.float32))
+        self.windows = torch.from_numpy(np.asarray(seqs.windows)[[r["window"] for r in records]])
+        self.target = torch.from_numpy(np.stack([np.asarray(r["lifting_target"], np.float32) for r in records]))
+        self.target_visible = torch.from_numpy(np.stack([np.asarray(r["lifting_target_visible"], np.float32)
+                                                         for r in records]))
         self.camera = self._cameras(records, image_size, name)
         self.device = torch.device("cpu")
 
@@ -130,7 +151,7 @@ class _LiftingTensors:
     def gather(self, index: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Dict[str, Tensor]]:
         """Samples ``index`` [B] (on the device): keypoints [B, W, K, 2], visibility [B, W, K],
         target [B, T, K, 3], its visibility [B, T, K], camera (``w``, ``h`` [B]; ``f``, ``c`` [B, 2, 1])."""
-        rows = self.windows[index]
+        rows = self.windows[index].long()
         return (self.frames[rows], self.frames_visible[rows], self.target[index], self.target_visible[index],
                 {k: v[index] for k, v in self.camera.items()})
 
@@ -169,9 +190,10 @@ class LiftingTrainData:
     """Lifting training batches on the device, encoded by the codec in one call per batch.
 
     Args:
-        records (list[dict] or CocoKeypoints): ``load_h36m(...)`` records (``keypoints`` [W, K, 2],
-            ``keypoints_visible``, ``lifting_target`` [T, K, 3], ``lifting_target_visible``,
-            ``img_ids``, ``camera_param`` with ``w``, ``h`` (and ``f``, ``c``)).
+        records (list[dict], CocoKeypoints or H36mSequences): ``load_h36m(...)``'s result
+            (records with ``keypoints`` [W, K, 2], ``keypoints_visible``, ``lifting_target`` [T, K, 3],
+            ``lifting_target_visible``, ``img_ids``, ``camera_param`` with ``w``, ``h`` (and ``f``,
+            ``c``)), or ``load_h36m(..., compact=True)``'s (frames and windows as they are).
         codec: a lifting codec with ``batch_encode`` (``VideoPoseLifting``; ``ImagePoseLifting``).
         batch_size (int): samples per batch and process.
         device (str or torch.device, optional): default the trainer's.
@@ -200,7 +222,7 @@ class LiftingTrainData:
         self.flip_prob = float(flip_prob)
         self.meta = dataset_meta(meta) if isinstance(meta, str) else dict(meta)
         self.flip_indices = [int(i) for i in self.meta["flip_indices"]]
-        self.tensors = _LiftingTensors(self.records, image_size, "records")
+        self.tensors = _LiftingTensors(self.records, image_size, "records", _sequences(records))
         if len(self.flip_indices) != self.tensors.frames.shape[1]:
             raise ValueError(f"meta has {len(self.flip_indices)} flip indices, the records "
                              f"{self.tensors.frames.shape[1]} keypoints")
@@ -269,7 +291,7 @@ class LiftingValData:
         if int(batch_size) <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.codec, self.batch_size = codec, int(batch_size)
-        self.tensors = _LiftingTensors(self.records, image_size, "records")
+        self.tensors = _LiftingTensors(self.records, image_size, "records", _sequences(records))
         self._device = None if device is None else torch.device(device)
         self.meta = {"num_keypoints": int(self.tensors.frames.shape[1])}
 

@@ -41,6 +41,7 @@ def test_h36m_config_mirrors_mmpose():
     for split in ("train", "val"):
         assert cfg["data"][split]["type"] == "h36m" and cfg["data"][split]["seq_len"] == 243
         assert cfg["data"][split]["pad_video_seq"] is True and cfg["data"][split]["causal"] is False
+        assert cfg["data"][split]["compact"] is True
     assert cfg["train"]["max_epochs"] == 160 and cfg["train"]["optimizer"] == {"type": "adam", "lr": 1e-3}
     assert cfg["train"]["scheduler"]["milestones"] == list(range(1, 81))
     assert cfg["metric"]["modes"] == ["mpjpe", "p-mpjpe"] and cfg["train"]["save_best"] == "MPJPE"

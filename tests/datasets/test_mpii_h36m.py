@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pyposefast.datasets.errors import AnnotationError
-from pyposefast.datasets.h36m import h36m_sequence_indices, load_h36m, parse_h36m_imgname
+from pyposefast.datasets.h36m import h36m_sequence_indices, h36m_window_table, load_h36m, parse_h36m_imgname
 from pyposefast.datasets.mpii import load_mpii
 
 scipy_io = pytest.importorskip("scipy.io")
@@ -174,6 +174,35 @@ def test_h36m_subset_detections_factors_match_mmpose(tmp_path, cfg):
     np.random.seed(123)
     b = load_h36m(path, seq_len=3, subset_frac=0.5, seed=1).records
     assert [r["img_ids"] for r in a] == [r["img_ids"] for r in b]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS + [dict(seq_len=3, subset_frac=0.5, seed=2),
+                                           dict(seq_len=5, seq_step=2, pad_video_seq=True, causal=False)])
+def test_h36m_compact_holds_the_same_samples(tmp_path, cfg):
+    """compact=True: the same samples in the same order (ids, frames, targets, cameras), the 2D
+    keypoints once per frame, and the window table equal to h36m_sequence_indices."""
+    rng = np.random.default_rng(4)
+    path = str(tmp_path / "h36m.npz")
+    names = _h36m_npz(path, rng)
+    d = dict(np.load(path))
+    d["part"][0, :, :2] = 0  # frame 0 without 2D keypoints: one-frame windows of it are filtered out
+    np.savez(path, **d)
+    cams = {("S9", "60457274"): {"w": 1000}, ("S1", "54138969"): {"w": 1002}}
+    cam_file = tmp_path / "cameras.pkl"
+    cam_file.write_bytes(pickle.dumps(cams))
+    full = load_h36m(path, camera_param_file=str(cam_file), **cfg).records
+    comp = load_h36m(path, camera_param_file=str(cam_file), compact=True, **cfg)
+    assert len(comp) == len(full) > 0
+    for r, c in zip(full, comp.records):
+        assert c["id"] == r["id"] and list(comp.windows[c["window"]]) == r["img_ids"]
+        np.testing.assert_array_equal(comp.keypoints[comp.windows[c["window"]]], r["keypoints"])
+        np.testing.assert_array_equal(comp.keypoints_visible[comp.windows[c["window"]]], r["keypoints_visible"])
+        np.testing.assert_array_equal(c["lifting_target"], r["lifting_target"])
+        np.testing.assert_array_equal(c["lifting_target_visible"], r["lifting_target_visible"])
+        assert list(c["target_img_path"]) == list(r["target_img_path"]) and c["camera_param"] == r["camera_param"]
+    window_args = {k: v for k, v in cfg.items() if k not in ("subset_frac", "seed")}
+    table = h36m_window_table(names, **window_args)
+    assert table.tolist() == h36m_sequence_indices(names, **window_args)
 
 
 def test_h36m_windows_are_clamped_frame_indices():

@@ -65,6 +65,27 @@ def test_train_batches_are_the_codec_encoding_of_the_records(small):
     assert not torch.equal(next(iter(data))["inputs"], batches[0]["inputs"])
 
 
+def test_compact_records_give_the_same_batches(small, tmp_path):
+    """load_h36m(..., compact=True) (frames once, a window table) feeds the same batches and scores."""
+    train, val = small
+    codec = VideoPoseLifting(K)
+    compact = load_h36m(train.ann_file, camera_param_file=None, compact=True, **WINDOW)
+    cams = [r["camera_param"] for r in train.records]
+    for rec, cam in zip(compact.records, cams):
+        rec["camera_param"] = cam
+    a = LiftingTrainData(train, codec, 16, device="cpu", flip_prob=0.5, seed=1)
+    b = LiftingTrainData(compact, codec, 16, device="cpu", flip_prob=0.5, seed=1)
+    for x, y in zip(a, b):
+        for key in x:
+            torch.testing.assert_close(y[key], x[key], rtol=0, atol=0)
+    model = _ConstantPose(np.random.default_rng(1).normal(0, 0.3, (K, 3)))
+    val_compact = load_h36m(val.ann_file, compact=True, **WINDOW)
+    for rec, full in zip(val_compact.records, val.records):
+        rec["camera_param"] = full["camera_param"]
+    scores = evaluate_lifting(model, LiftingValData(val_compact, codec, 64), LiftingMetrics())
+    assert scores == pytest.approx(evaluate_lifting(model, LiftingValData(val, codec, 64), LiftingMetrics()))
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_train_batches_on_the_device_equal_the_cpu_ones(small, device):
     train, _ = small
