@@ -174,7 +174,7 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
 
 def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] = None, out=print,
         eval_only: Optional[list] = None, decode_cases=None, models: Optional[bool] = None,
-        pipeline: Optional[bool] = None, group_cases=None) -> dict:
+        pipeline: Optional[bool] = None, group_cases=None, lifting: Optional[bool] = None) -> dict:
     """Time every case of every kernel family; print the tables and return their rows."""
     use_cuda = cuda_available() if cuda is None else cuda
     info = build_info()
@@ -217,6 +217,11 @@ def run(cases=CASES, warp_cases=None, quick: bool = False, cuda: Optional[bool] 
 
         out("\n== data pipeline: batched device pipeline vs per-sample transforms (top-down COCO 256x192)")
         results["pipeline"] = run_pipeline(quick, use_cuda, out)
+    if use_cuda if lifting is None else lifting:  # 243-frame TCNs on 2 CPU cores take minutes: CUDA or --only lifting
+        from .benchmark_lifting import run_lifting
+
+        out("\n== pose lifting: VideoPose3D 243-frame windows (sequences/s)")
+        results["lifting"] = run_lifting(quick, use_cuda, out)
     return results
 
 
@@ -399,7 +404,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA kernel even if a GPU is visible")
     parser.add_argument("--only", action="append",
-                        choices=["heatmap", "warp", "decode", "group", "nms", "coco_eval", "models", "pipeline"],
+                        choices=["heatmap", "warp", "decode", "group", "nms", "coco_eval", "models", "pipeline",
+                                 "lifting"],
                         default=None,
                         help="only this kernel family (repeatable)")
     parser.add_argument("--case", action="append", default=None,
@@ -422,6 +428,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     eval_only = None if not args.only else [x for x in args.only if x in ("nms", "coco_eval")]
     models = None if not args.only else "models" in args.only
     pipeline = None if not args.only else "pipeline" in args.only
+    lifting = None if not args.only else "lifting" in args.only
     run(cases, warp_cases, quick=args.quick, cuda=False if args.cpu_only else None, eval_only=eval_only,
-        decode_cases=decode_cases, models=models, pipeline=pipeline, group_cases=group_cases)
+        decode_cases=decode_cases, models=models, pipeline=pipeline, group_cases=group_cases, lifting=lifting)
     return 0

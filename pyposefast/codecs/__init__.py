@@ -9,6 +9,7 @@ image pixels) in one call.
 from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec, HeatmapCodec
 from .flip import flip_heatmaps, flip_vectors
+from .hand_3d_heatmap import Hand3DHeatmap
 from .integral_regression_label import IntegralRegressionLabel, soft_argmax
 from .megvii_heatmap import MegviiHeatmap
 from .msra_heatmap import MSRAHeatmap
@@ -18,6 +19,7 @@ from .topdown import decode_topdown
 from .udp_heatmap import UDPHeatmap
 
 __all__ = [
+    "Hand3DHeatmap",
     "AssociativeEmbedding",
     "BaseKeypointCodec",
     "HeatmapCodec",

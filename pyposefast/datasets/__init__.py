@@ -9,6 +9,9 @@ from .synthetic import generate_synthetic_coco
 from .mpii import load_mpii, load_mpii_headboxes
 from .h36m import h36m_sequence_indices, load_h36m, parse_h36m_imgname
 from .converters import mpii_json_to_coco, mpii_mat_to_coco, mpii_mat_to_mmpose_json
+from .interhand import InterHandTrainData, flip_hand_labels, interhand_topdown_batch, load_interhand3d
+from .mesh import (MeshTrainData, crop_mesh_input, generate_synthetic_mesh, load_mesh_annotations,
+                   load_mosh_annotations, mesh_samples_from_records)
 from .bottomup import (BottomupBatch, BottomupBatchPipeline, BottomupCollate, BottomupDecodeDataset,
                        BottomupRandomAffine, BottomupResize, build_bottomup_loader)
 from .pipeline import (DevicePrefetcher, TopdownBatch, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
@@ -20,4 +23,7 @@ __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "l
            "TopdownDecodeDataset", "build_topdown_loader", "load_mpii", "load_mpii_headboxes", "load_h36m",
            "h36m_sequence_indices", "parse_h36m_imgname", "mpii_json_to_coco", "mpii_mat_to_coco",
            "mpii_mat_to_mmpose_json", "BottomupBatch", "BottomupBatchPipeline", "BottomupCollate",
-           "BottomupDecodeDataset", "BottomupRandomAffine", "BottomupResize", "build_bottomup_loader"]
+           "BottomupDecodeDataset", "BottomupRandomAffine", "BottomupResize", "build_bottomup_loader",
+           "load_interhand3d", "InterHandTrainData", "flip_hand_labels", "interhand_topdown_batch",
+           "load_mesh_annotations", "load_mosh_annotations", "generate_synthetic_mesh", "MeshTrainData",
+           "mesh_samples_from_records", "crop_mesh_input"]

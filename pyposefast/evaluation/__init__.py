@@ -8,7 +8,7 @@ counts) come in through ``dataset_meta``, as MMEngine's runner sets it on MMPose
 
 from . import functional
 from .metrics import (AUC, EPE, MPJPE, NME, BaseMetric, CocoMetric, CocoWholeBodyMetric, JhmdbPCKAccuracy,
-                      MpiiPCKAccuracy, PCKAccuracy)
+                      InterHandMetric, MpiiPCKAccuracy, PCKAccuracy, evaluate_interhand)
 
 __all__ = ["AUC", "BaseMetric", "CocoMetric", "CocoWholeBodyMetric", "EPE", "JhmdbPCKAccuracy", "MPJPE",
-           "MpiiPCKAccuracy", "NME", "PCKAccuracy", "functional"]
+           "MpiiPCKAccuracy", "NME", "PCKAccuracy", "InterHandMetric", "evaluate_interhand", "functional"]

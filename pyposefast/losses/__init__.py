@@ -2,12 +2,15 @@
 
 Heatmaps: KeypointMSELoss, KeypointOHKMMSELoss, CombinedTargetMSELoss, AdaptiveWingLoss.
 Coordinates: RLELoss (RealNVP flow), SmoothL1Loss, WingLoss, SoftWingLoss, L1Loss, MSELoss, BoneLoss,
-MPJPELoss. SimCC: KLDiscretLoss, JSDiscretLoss. Bottom-up: AssociativeEmbeddingLoss.
+MPJPELoss. SimCC: KLDiscretLoss, JSDiscretLoss. Bottom-up: AssociativeEmbeddingLoss. 3D hands:
+BCELoss. Mesh recovery: MeshLoss, GANLoss.
 """
 
 from .ae import AssociativeEmbeddingLoss
 from .classification import JSDiscretLoss, KLDiscretLoss
+from .hand3d import BCELoss
 from .heatmap import AdaptiveWingLoss, CombinedTargetMSELoss, KeypointMSELoss, KeypointOHKMMSELoss
+from .mesh import GANLoss, MeshLoss
 from .regression import (BoneLoss, L1Loss, MPJPELoss, MSELoss, RealNVP, RLELoss, SmoothL1Loss, SoftWingLoss,
                          WingLoss)
 
@@ -15,4 +18,5 @@ __all__ = [
     "KeypointMSELoss", "KeypointOHKMMSELoss", "CombinedTargetMSELoss", "AdaptiveWingLoss",
     "AssociativeEmbeddingLoss", "RLELoss", "RealNVP", "SmoothL1Loss", "WingLoss", "SoftWingLoss",
     "L1Loss", "MSELoss", "BoneLoss", "MPJPELoss", "KLDiscretLoss", "JSDiscretLoss",
+    "BCELoss", "MeshLoss", "GANLoss",
 ]

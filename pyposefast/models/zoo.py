@@ -26,6 +26,7 @@ from .backbones.vit import vit_base, vit_large, vit_small
 from .estimators import BottomupPoseEstimator, PoseLifter, TopdownPoseEstimator
 from .heads import (AssociativeEmbeddingHead, HeatmapHead, IntegralRegressionHead, RegressionHead, RLEHead,
                     RTMCCHead, SimCCHead, TemporalRegressionHead)
+from .heads.internet_head import internet_res50_interhand3d_256x256
 from .necks import FeatureMapProcessor, GlobalAveragePooling
 
 __all__ = ["MODELS", "list_models", "build_model", "model_complexity"]
@@ -351,6 +352,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "videopose3d-243f_h36m": videopose3d_243f_h36m,
     "videopose3d-81f_h36m": videopose3d_81f_h36m,
     "videopose3d-27f_h36m": videopose3d_27f_h36m,
+    "internet_res50_interhand3d_256x256": internet_res50_interhand3d_256x256,
 }
 
 

@@ -23,6 +23,8 @@ REQUIRED = ["resnet50_coco_256x192", "hrnet-w32_coco_256x192", "hrnet-w48_coco_3
 
 
 def _k(name: str) -> int:
+    if name.startswith("internet"):
+        return 42
     if "wholebody" in name:
         return 133
     if "wflw" in name or "face" in name:
@@ -40,6 +42,8 @@ def _build(name: str):
 
 
 def _expected(name: str, K: int):
+    if name.startswith("internet"):
+        return [(2, K, 64, 16, 16), (2, 1), (2, 2)]
     if name.startswith("videopose3d"):
         return [(2, K, 3)]
     if name.startswith("ae_"):
@@ -82,6 +86,8 @@ def _twin_without_init(name, monkeypatch):
 def _targets(name, model, x):
     B, K = x.shape[0], _k(name)
     w = torch.ones(B, K)
+    if name.startswith("internet"):
+        return model.head.decoder.batch_encode(torch.rand(B, K, 3) * 64)
     if name.startswith(("resnet", "hrnet", "mobilenetv2", "shufflenetv2", "litehrnet", "vitpose")):
         return dict(heatmaps=torch.rand(B, K, 16, 16), keypoint_weights=w)
     if name.startswith(("rtmpose", "simcc")):

@@ -6,6 +6,7 @@ from .coco_metric import CocoMetric
 from .coco_wholebody_metric import CocoWholeBodyMetric
 from .keypoint_2d_metrics import AUC, EPE, NME, JhmdbPCKAccuracy, MpiiPCKAccuracy, PCKAccuracy
 from .keypoint_3d_metrics import MPJPE
+from .hand_metric import InterHandMetric, evaluate_interhand, interhand_data_samples
 
 __all__ = ["AUC", "BaseMetric", "CocoMetric", "CocoWholeBodyMetric", "EPE", "JhmdbPCKAccuracy", "MPJPE",
-           "MpiiPCKAccuracy", "NME", "PCKAccuracy"]
+           "MpiiPCKAccuracy", "NME", "PCKAccuracy", "InterHandMetric", "evaluate_interhand", "interhand_data_samples"]
