@@ -57,6 +57,15 @@ VARIANTS = {
     "w16_in64_lr5_e26": {"width": 16, "input_size": [64, 96], "lr": 5e-3, "epochs": 26},
     "simcc_lr5_e13": {"head": "simcc", "lr": 5e-3, "epochs": 13},
     "bs32_lr5": {"batch_size": 32, "lr": 5e-3},
+    # about 7.5 minutes of training on 2 cores
+    "w16_lr5_e14": {"width": 16, "lr": 5e-3, "epochs": 14},
+    "w16_lr8_e14": {"width": 16, "lr": 8e-3, "epochs": 14},
+    "w16_lr5_e14_dark": {"width": 16, "lr": 5e-3, "epochs": 14, "unbiased": True},
+    "w16_lr5_e14_s1.5": {"width": 16, "lr": 5e-3, "epochs": 14, "sigma": 1.5},
+    "w12_lr5_e20": {"width": 12, "lr": 5e-3, "epochs": 20},
+    "w16_lr5_e14_wu50": {"width": 16, "lr": 5e-3, "epochs": 14, "warmup_iters": 50},
+    "w16_lr5_e14_mmaug": {"width": 16, "lr": 5e-3, "epochs": 14, "augment": "mmpose"},
+    "w12": {"width": 12},
 }
 
 
