@@ -41,11 +41,13 @@ def videopose3d(num_keypoints: int = 17, num_frames: int = 243, channels: int = 
         keypoint_channels (int): 2 (x, y), or 3 with the codec's ``concat_vis``.
 
     Returns:
-        PoseLifter: input ``Tensor[B, K * keypoint_channels, num_frames]``, output ``Tensor[B, K, 3]``.
+        PoseLifter: input ``Tensor[B, K * keypoint_channels, num_frames]``, output ``Tensor[B, K, 3]``;
+        its head's ``decoder`` is ``VideoPoseLifting(K)`` (MMPose's configs' codec, for inference).
 
     Raises:
         ValueError: ``num_frames`` not a power of 3 >= 9.
     """
+    from ..codecs.video_pose_lifting import VideoPoseLifting
     from ..models.backbones.tcn import TCN
     from ..models.estimators.estimators import PoseLifter
     from ..models.heads.regression import TemporalRegressionHead
@@ -58,7 +60,8 @@ def videopose3d(num_keypoints: int = 17, num_frames: int = 243, channels: int = 
         raise ValueError(f"num_frames must be a power of 3 (9, 27, 81, 243 ...), got {num_frames}")
     backbone = TCN(num_keypoints * keypoint_channels, channels, blocks - 1, (3,) * blocks, dropout=dropout,
                    causal=causal, use_stride_conv=use_stride_conv)
-    return PoseLifter(backbone, TemporalRegressionHead(channels, num_keypoints))
+    decoder = VideoPoseLifting(num_keypoints, zero_center=True, root_index=0)  # MMPose's VideoPose3D codec
+    return PoseLifter(backbone, TemporalRegressionHead(channels, num_keypoints, decoder=decoder))
 
 
 def synthetic3d(split: str = "train", *, root: Optional[str] = None, seq_len: int = 27, seq_step: int = 1,

@@ -52,6 +52,7 @@ def test_videopose3d_entry_point_shapes():
     model = videopose3d(17, num_frames=81, channels=32)
     assert len(model.backbone.tcn_blocks) == 3
     assert model(torch.zeros(2, 34, 81)).shape == (2, 17, 3)
+    assert type(model.head.decoder).__name__ == "VideoPoseLifting" and model.head.decoder.zero_center
     with pytest.raises(ValueError, match="power of 3"):
         videopose3d(17, num_frames=30)
 
