@@ -35,7 +35,7 @@ from .distributed import all_gather_objects, broadcast_object, get_rank, get_wor
 from .evaluate import autocast_context
 
 __all__ = ["LiftingTrainData", "LiftingValData", "LiftingMetrics", "predict_lifting", "evaluate_lifting",
-           "mean_pose_baseline"]
+           "mean_pose_baseline", "flip_lifting_batch", "lifting_samples"]
 
 Tensor = torch.Tensor
 _RECORD_KEYS = ("keypoints", "lifting_target")
