@@ -20,7 +20,7 @@ SUBCOMMANDS = ["demo", "train", "test", "print-config", "browse-dataset", "infer
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 
 TINY = """
-model: {type: demo_resnet18-w32_coco_128x96, input_size: [64, 64], width: 8}
+model: {type: demo_resnet18_coco_128x96, input_size: [64, 64], width: 8}
 data:
   metainfo: coco
   train: {type: synthetic, split: train, root: ROOT, num_train: 6, num_val: 3, image_size: [160, 128], seed: 1}
@@ -186,7 +186,7 @@ def test_infer_by_model_name_and_unknown_name(tmp_path, capsys):
     img = np.full((64, 48, 3), 128, np.uint8)
     path = tmp_path / "a.png"
     cv2.imwrite(str(path), img)
-    assert cli.main(["infer", str(path), "--model", "demo_resnet18-w32_coco_128x96", "--device", "cpu"]) == 0
+    assert cli.main(["infer", str(path), "--model", "demo_resnet18_coco_128x96", "--device", "cpu"]) == 0
     assert "1 images/frames, 1 people" in capsys.readouterr().out
     with pytest.raises(SystemExit) as e:
         cli.main(["infer", str(path), "--model", "no-such-model"])

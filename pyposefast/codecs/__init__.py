@@ -10,6 +10,7 @@ from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec, HeatmapCodec
 from .flip import flip_heatmaps, flip_vectors
 from .hand_3d_heatmap import Hand3DHeatmap
+from .image_pose_lifting import ImagePoseLifting
 from .integral_regression_label import IntegralRegressionLabel, soft_argmax
 from .megvii_heatmap import MegviiHeatmap
 from .msra_heatmap import MSRAHeatmap
@@ -17,9 +18,12 @@ from .regression_label import RegressionLabel, flip_coordinates
 from .simcc_label import SimCCLabel
 from .topdown import decode_topdown
 from .udp_heatmap import UDPHeatmap
+from .video_pose_lifting import VideoPoseLifting
 
 __all__ = [
     "Hand3DHeatmap",
+    "ImagePoseLifting",
+    "VideoPoseLifting",
     "AssociativeEmbedding",
     "BaseKeypointCodec",
     "HeatmapCodec",

@@ -141,7 +141,8 @@ def _samples(records: List[Dict[str, Any]], pred: Dict[str, np.ndarray], *,
 
 def evaluate(model: nn.Module, val_data: Any, metric: Any, *, amp: Optional[str] = None,
              batch_process: int = 256) -> Dict[str, float]:
-    """Evaluate a top-down model on validation data with a ``pyposefast.evaluation`` metric.
+    """Evaluate a top-down model (or, given ``LiftingValData``, a pose lifter: see
+    :func:`pyposefast.engine.lifting.evaluate_lifting`) on validation data with a metric.
 
     Every rank predicts its shard (:func:`predict_topdown`); the predictions are gathered, put in
     record order (so the result does not depend on the number of processes), fed to
@@ -164,6 +165,10 @@ def evaluate(model: nn.Module, val_data: Any, metric: Any, *, amp: Optional[str]
     """
     if metric is None or not hasattr(metric, "process") or not hasattr(metric, "evaluate"):
         raise TypeError(f"metric must have process() and evaluate() (e.g. CocoMetric), got {type(metric).__name__}")
+    from .lifting import LiftingValData, evaluate_lifting
+
+    if isinstance(val_data, LiftingValData):
+        return evaluate_lifting(model, val_data, metric, amp=amp)
     pred = predict_topdown(model, val_data, amp=amp)
     gathered = all_gather_objects(pred)
     result: Any = None

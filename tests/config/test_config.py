@@ -26,7 +26,7 @@ def write(path, text: str) -> str:
 
 
 def minimal(**sections) -> dict:
-    cfg = {"model": {"type": "demo_resnet18-w32_coco_128x96", "width": 8}}
+    cfg = {"model": {"type": "demo_resnet18_coco_128x96", "width": 8}}
     cfg.update(sections)
     return cfg
 
@@ -108,7 +108,7 @@ def test_wrong_argument_names_the_key_and_lists_the_accepted_arguments():
 def test_resolve_fills_every_default():
     cfg = resolve_config(minimal(data={"val": {"type": "coco", "ann_file": "v.json"}}, metric={"type": "CocoMetric"},
                                  train={"max_epochs": 2}))
-    assert cfg["model"] == {"type": "demo_resnet18-w32_coco_128x96", "input_size": [96, 128], "num_keypoints": 17,
+    assert cfg["model"] == {"type": "demo_resnet18_coco_128x96", "input_size": [96, 128], "num_keypoints": 17,
                             "flip_test": True, "width": 8, "sigma": 2.0, "head": "multiscale",
                             "unbiased": False}
     assert cfg["data"]["val"]["img_prefix"] == "" and cfg["data"]["val"]["bbox_file"] is None
