@@ -180,7 +180,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         num_images (int, optional): synthetic 640x480 images. Defaults to 300 (40 quick).
         sections (sequence of str): ``'feeds'``: every way of feeding the pipeline (loader alone,
             per-sample path, pooled buffers, pageable copies, nvjpeg); ``'train'``: the training rows
-            (CUDA). The batched pipeline with workers decoding (and alone) is always measured.
+            (CUDA); ``'nvjpeg'``: the nvjpeg feed alone (part of ``'feeds'``). The batched pipeline
+            with workers decoding (and alone) is always measured.
         models (sequence of str): the training rows' models, ``'resnet50'`` and / or ``'rtmpose_s'``.
 
     Returns:
@@ -277,7 +278,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             row("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch)
             del unpinned_loader
 
-    if cuda:  # nvjpeg decoding on the device: the feed for fast models
+    if cuda and ("feeds" in sections or "nvjpeg" in sections):  # nvjpeg decoding on the device
         import importlib.util
 
         if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
