@@ -183,7 +183,8 @@ def test_cuda_matches_cpu():
     cpu = codec.batch_encode(kp, vis, torch.zeros(B))
     gpu = codec.batch_encode(kp.cuda(), vis.cuda(), torch.zeros(B, device="cuda"))
     assert gpu["heatmaps"].is_cuda
-    torch.testing.assert_close(gpu["heatmaps"].cpu(), cpu["heatmaps"], rtol=0, atol=1e-4)
+    # values up to max_bound: CUDA's expf differs from the CPU's by a few ulp
+    torch.testing.assert_close(gpu["heatmaps"].cpu(), cpu["heatmaps"], rtol=2e-5, atol=1e-4)
     torch.testing.assert_close(gpu["keypoint_weights"].cpu(), cpu["keypoint_weights"], rtol=0, atol=0)
     dec_cpu = codec.batch_decode(cpu["heatmaps"], torch.rand(B, 1) * 64, torch.randn(B, 2))
     dec_gpu = codec.batch_decode(cpu["heatmaps"].cuda(), torch.rand(B, 1, device="cuda"), torch.randn(B, 2).cuda())

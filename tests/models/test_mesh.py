@@ -577,8 +577,8 @@ def test_cuda_smpl_matches_cpu_and_hmr_trains(smpl_file):
         assert b[key].is_cuda
         np.testing.assert_allclose(b[key].cpu().numpy(), a[key].numpy(), atol=1e-10)
     layer = SMPL(smpl_file)
+    targets = {k: v.cuda() for k, v in _targets(layer, 4).items()}  # on the CPU layer, before .cuda()
     model = _tiny_model(layer, gan=True).cuda()
-    targets = {k: v.cuda() for k, v in _targets(layer, 4).items()}
     mosh = torch.cat([torch.zeros(4, 3, device="cuda"), targets["pose"], targets["beta"]], 1)
     losses = model.loss(torch.randn(4, 3, 32, 32, device="cuda"), mosh_theta=mosh, **targets)
     sum(losses.values()).backward()
