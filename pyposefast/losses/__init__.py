@@ -10,9 +10,9 @@ from .ae import AssociativeEmbeddingLoss
 from .classification import JSDiscretLoss, KLDiscretLoss
 from .hand3d import BCELoss
 from .heatmap import AdaptiveWingLoss, CombinedTargetMSELoss, KeypointMSELoss, KeypointOHKMMSELoss
-from .mesh import GANLoss, MeshLoss
 from .regression import (BoneLoss, L1Loss, MPJPELoss, MSELoss, RealNVP, RLELoss, SmoothL1Loss, SoftWingLoss,
                          WingLoss)
+from .mesh import GANLoss, MeshLoss  # last: it imports pyposefast.models, whose heads import the above
 
 __all__ = [
     "KeypointMSELoss", "KeypointOHKMMSELoss", "CombinedTargetMSELoss", "AdaptiveWingLoss",
