@@ -95,10 +95,11 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
 class DemoSettings:
     """What the demo generates and how it trains (see :data:`FULL` and :data:`QUICK`).
 
-    The defaults are the best of the recipes ``benchmarks/demo_sweep.py`` compared at about 7.5 minutes
-    of training on 2 CPU cores (width 16 at lr 5e-3 for 14 epochs, warm-up 50: COCO AP 0.34 on the
-    H100 runs of that sweep; width 32 at the earlier lr 1.5e-3 for 8 epochs: 0.20). Longer schedules
-    reach more (width 32, lr 3e-3, 16 epochs: 0.44) but not within the demo's 10 minutes on 2 cores.
+    The defaults come from ``benchmarks/demo_sweep.py`` (``benchmarks/results/h100-demo-sweep-*``):
+    at equal CPU cost, width 16 at lr 5e-3 with a 50-iteration warm-up learned fastest (width 32 at
+    the earlier lr 1.5e-3: AP 0.20 after 8 epochs). 20 epochs: 7 min 41 s in all on 2 CPU cores,
+    COCO AP 0.385 on the val split. Longer schedules reach more (width 32, lr 3e-3, 16 epochs: 0.44
+    on the H100) but not within the demo's 10 minutes on 2 cores.
     """
 
     num_train: int = 1000  # synthetic training images (about 3.4 people each)
@@ -110,12 +111,12 @@ class DemoSettings:
     augment: str = "light"  # "light": flip, shift, scale 0.75-1.25, rotation +-30 (p 0.3); "mmpose": MMPose's defaults
     sigma: float = 2.0  # demo_model target sigma
     unbiased: bool = False  # demo_model DARK targets and decoding
-    epochs: int = 14
+    epochs: int = 20
     batch_size: int = 16
     lr: float = 5e-3
     warmup_iters: int = 50
     num_workers: int = 0  # decoding in the main process (small images; no worker start-up)
-    val_interval: int = 7  # validation epochs for the curve (and always after the last)
+    val_interval: int = 10  # validation epochs for the curve (and always after the last)
     vis_images: int = 8  # validation images drawn by the inferencer
     seed: int = 0
 
