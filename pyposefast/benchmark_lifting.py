@@ -21,31 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import statistics
-import time
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
+from .benchmark_models import _time_calls
+
 __all__ = ["run_lifting"]
 
 MODEL = "videopose3d-243f_h36m"
-
-
-def _round_seconds(fn: Callable[[], object], iters: int, device: torch.device) -> float:
-    """Seconds per call over ``iters`` back-to-back calls."""
-    if device.type == "cuda":
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        end.synchronize()
-        return start.elapsed_time(end) / 1e3 / iters
-    t = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    return (time.perf_counter() - t) / iters
 
 
 def _median_seconds(fn: Callable[[], object], device: torch.device, repeats: int, iters: int, warmup: int) -> float:
@@ -53,7 +38,7 @@ def _median_seconds(fn: Callable[[], object], device: torch.device, repeats: int
         fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return statistics.median(_round_seconds(fn, iters, device) for _ in range(repeats))
+    return statistics.median(_time_calls(fn, iters, device) for _ in range(repeats))
 
 
 def _windows(batch: int, frames: int, device: torch.device, seed: int = 0):
@@ -160,7 +145,7 @@ def _mmpose_codec_seconds(pixels: np.ndarray, target: np.ndarray, labels: np.nda
             codec.decode(labels[b:b + 1])
 
     run()
-    return statistics.median(_round_seconds(run, 1, torch.device("cpu")) for _ in range(max(1, repeats)))
+    return statistics.median(_time_calls(run, 1, torch.device("cpu")) for _ in range(max(1, repeats)))
 
 
 def _inferencer_row(model_name: str, device: torch.device, frames: int, repeats: int, out) -> dict:

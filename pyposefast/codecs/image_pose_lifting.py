@@ -296,22 +296,8 @@ class ImagePoseLifting(BaseKeypointCodec):
             ``target_root_removed`` / ``target_root_index`` / ``keypoints_mean`` ... NumPy in, NumPy
             out; tensors in, tensors out on the keypoints' device.
         """
-        as_numpy = not isinstance(keypoints, torch.Tensor)
-        kp = as_float_tensor("keypoints", keypoints)
-        vis_in = keypoints_visible
-        if vis_in is None:  # MMPose's default, ones(keypoints.shape[:2]): [K, D] for a [K, D] input
-            vis_in = np.ones(kp.shape[:2], np.float32) if as_numpy else kp.new_ones(kp.shape[:2], dtype=torch.float32)
-        if kp.dim() == 2:
-            kp = kp.unsqueeze(0)
-        if kp.dim() != 3:
-            raise ValueError(f"keypoints must be [N, K, D] or [K, D], got shape {tuple(kp.shape)}")
-        vis = (kp.new_ones(kp.shape[:2]) if keypoints_visible is None
-               else as_float_tensor("keypoints_visible", vis_in, kp.device))
-        target = kp[:1] if lifting_target is None else as_float_tensor("lifting_target", lifting_target, kp.device)
-        if target.dim() != 3:
-            raise ValueError(f"lifting_target must be [T, K, C], got shape {tuple(target.shape)}")
-        tvis = None if lifting_target_visible is None else as_float_tensor(
-            "lifting_target_visible", lifting_target_visible, kp.device)
+        as_numpy, kp, vis, target, tvis, vis_in = _sample_inputs(keypoints, keypoints_visible, lifting_target,
+                                                                  lifting_target_visible)
         out = self._encode_tensors(kp[None], vis[None], target[None], None if tvis is None else tvis[None])
         result = {k: _out(v[0] if isinstance(v, torch.Tensor) and k not in _UNBATCHED else v, as_numpy)
                   for k, v in out.items()}
@@ -404,6 +390,31 @@ def _batch_inputs(keypoints: Any, keypoints_visible: Any, lifting_target: Any,
     tvis = None if lifting_target_visible is None else as_float_tensor(
         "lifting_target_visible", lifting_target_visible, kp.device)
     return kp, vis, target, tvis
+
+
+def _sample_inputs(keypoints: Any, keypoints_visible: Any, lifting_target: Any,
+                   lifting_target_visible: Any) -> Tuple[bool, Tensor, Tensor, Tensor, Optional[Tensor], Any]:
+    """One sample's ``encode`` arguments as float32 tensors: (NumPy in?, keypoints [N, K, D] (a
+    [K, D] input gets N = 1), visibility [N, K] (ones when None), lifting target [T, K, C] (the first
+    keypoints frame when None), target visibility or None, and the visibility to return: the input,
+    or MMPose's default ``ones(keypoints.shape[:2])`` ([K, D] for a [K, D] input))."""
+    as_numpy = not isinstance(keypoints, torch.Tensor)
+    kp = as_float_tensor("keypoints", keypoints)
+    vis_out = keypoints_visible
+    if vis_out is None:
+        vis_out = np.ones(kp.shape[:2], np.float32) if as_numpy else kp.new_ones(kp.shape[:2], dtype=torch.float32)
+    if kp.dim() == 2:
+        kp = kp.unsqueeze(0)
+    if kp.dim() != 3:
+        raise ValueError(f"keypoints must be [N, K, D] or [K, D], got shape {tuple(kp.shape)}")
+    vis = (kp.new_ones(kp.shape[:2]) if keypoints_visible is None
+           else as_float_tensor("keypoints_visible", keypoints_visible, kp.device))
+    target = kp[:1] if lifting_target is None else as_float_tensor("lifting_target", lifting_target, kp.device)
+    if target.dim() != 3:
+        raise ValueError(f"lifting_target must be [T, K, C], got shape {tuple(target.shape)}")
+    tvis = None if lifting_target_visible is None else as_float_tensor(
+        "lifting_target_visible", lifting_target_visible, kp.device)
+    return as_numpy, kp, vis, target, tvis, vis_out
 
 
 def _single_root(target_root: Any, enc: Tensor) -> Optional[Tensor]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-import numpy as np
 import torch
 
 from .base import ArrayLike, BaseKeypointCodec
-from .image_pose_lifting import (_batch_decode_inputs, _batch_inputs, _out, _root_indices, _single_root,
+from .image_pose_lifting import (_batch_decode_inputs, _batch_inputs, _out, _root_indices, _sample_inputs,
+                                 _single_root,
                                  as_float_tensor, flatten_keypoint_labels, insert_root, lifting_target_labels)
 
 __all__ = ["VideoPoseLifting", "normalize_screen_coordinates"]
@@ -159,22 +159,8 @@ class VideoPoseLifting(BaseKeypointCodec):
         Raises:
             ValueError: no camera ``w`` / ``h`` (or ``f`` / ``c`` with ``normalize_camera``), bad shapes.
         """
-        as_numpy = not isinstance(keypoints, torch.Tensor)
-        kp = as_float_tensor("keypoints", keypoints)
-        vis_in = keypoints_visible
-        if vis_in is None:  # MMPose's default, ones(keypoints.shape[:2]): [K, D] for a [K, D] input
-            vis_in = np.ones(kp.shape[:2], np.float32) if as_numpy else kp.new_ones(kp.shape[:2], dtype=torch.float32)
-        if kp.dim() == 2:
-            kp = kp.unsqueeze(0)
-        if kp.dim() != 3:
-            raise ValueError(f"keypoints must be [N, K, D] or [K, D], got shape {tuple(kp.shape)}")
-        vis = (kp.new_ones(kp.shape[:2]) if keypoints_visible is None
-               else as_float_tensor("keypoints_visible", vis_in, kp.device))
-        target = kp[:1] if lifting_target is None else as_float_tensor("lifting_target", lifting_target, kp.device)
-        if target.dim() != 3:
-            raise ValueError(f"lifting_target must be [T, K, C], got shape {tuple(target.shape)}")
-        tvis = None if lifting_target_visible is None else as_float_tensor(
-            "lifting_target_visible", lifting_target_visible, kp.device)
+        as_numpy, kp, vis, target, tvis, vis_in = _sample_inputs(keypoints, keypoints_visible, lifting_target,
+                                                                  lifting_target_visible)
         camera_param = {} if camera_param is None else camera_param
         size = _camera_size(camera_param, None, kp.device)[:1]
         out = self._encode_tensors(kp[None], vis[None], target[None], None if tvis is None else tvis[None], size)

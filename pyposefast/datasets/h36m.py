@@ -44,6 +44,22 @@ def parse_h36m_imgname(imgname: str) -> Tuple[str, str, str]:
     return subj, action, camera
 
 
+def _videos(imgnames: Sequence[str], seq_len: int, seq_step: int, multiple_target: int,
+            multiple_target_step: int) -> Tuple[Dict[Tuple[str, str, str], List[int]], int]:
+    """The window arguments checked, and the frame indices of each (subject, action, camera) video
+    in ``imgnames`` order; returns them with the effective ``multiple_target_step``."""
+    if seq_len < 1 or seq_step < 1:
+        raise ValueError(f"seq_len and seq_step must be >= 1, got {seq_len}, {seq_step}")
+    if multiple_target and seq_len != 1:
+        raise ValueError("multiple_target needs seq_len == 1 (as MMPose)")
+    if multiple_target > 0 and multiple_target_step == 0:
+        multiple_target_step = multiple_target
+    videos: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
+    for idx, name in enumerate(imgnames):
+        videos[parse_h36m_imgname(name)].append(idx)
+    return videos, multiple_target_step
+
+
 def h36m_sequence_indices(imgnames: Sequence[str], seq_len: int = 1, seq_step: int = 1, *,
                           multiple_target: int = 0, multiple_target_step: int = 0,
                           pad_video_seq: bool = False, causal: bool = True) -> List[List[int]]:
@@ -61,15 +77,7 @@ def h36m_sequence_indices(imgnames: Sequence[str], seq_len: int = 1, seq_step: i
     Returns:
         list[list[int]]: frame indices per sample.
     """
-    if seq_len < 1 or seq_step < 1:
-        raise ValueError(f"seq_len and seq_step must be >= 1, got {seq_len}, {seq_step}")
-    if multiple_target and seq_len != 1:
-        raise ValueError("multiple_target needs seq_len == 1 (as MMPose)")
-    if multiple_target > 0 and multiple_target_step == 0:
-        multiple_target_step = multiple_target
-    videos: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
-    for idx, name in enumerate(imgnames):
-        videos[parse_h36m_imgname(name)].append(idx)
+    videos, multiple_target_step = _videos(imgnames, seq_len, seq_step, multiple_target, multiple_target_step)
     length = (seq_len - 1) * seq_step + 1
     out: List[List[int]] = []
     for _, frames in sorted(videos.items()):
@@ -100,15 +108,7 @@ def h36m_window_table(imgnames: Sequence[str], seq_len: int = 1, seq_step: int =
     Returns:
         ndarray[S, W] int64: the frame indices of each window (the same rows, in the same order).
     """
-    if seq_len < 1 or seq_step < 1:
-        raise ValueError(f"seq_len and seq_step must be >= 1, got {seq_len}, {seq_step}")
-    if multiple_target and seq_len != 1:
-        raise ValueError("multiple_target needs seq_len == 1 (as MMPose)")
-    if multiple_target > 0 and multiple_target_step == 0:
-        multiple_target_step = multiple_target
-    videos: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
-    for idx, name in enumerate(imgnames):
-        videos[parse_h36m_imgname(name)].append(idx)
+    videos, multiple_target_step = _videos(imgnames, seq_len, seq_step, multiple_target, multiple_target_step)
     width = len(range(0, multiple_target, seq_step)) if multiple_target else seq_len
     out: List[np.ndarray] = [np.zeros((0, width), np.int64)]
     for _, frames in sorted(videos.items()):

@@ -318,7 +318,22 @@ def _infer_img_prefix(records: List[Dict[str, Any]], ann_file: str) -> str:
     return os.path.dirname(str(rec["img_path"]))
 
 
-class TopdownValData:
+class ShardedValData:
+    """Validation data split over the ranks by record index (rank r takes records r, r + W, ...;
+    ``evaluate`` puts the predictions back in record order): ``records``, ``batch_size`` and the
+    ``device`` property of the training data (``None``: CUDA when available)."""
+
+    device = TopdownTrainData.device
+
+    def shard_indices(self) -> List[int]:
+        """This rank's record indices."""
+        return list(range(get_rank(), len(self.records), get_world_size()))
+
+    def __len__(self) -> int:
+        return -(-len(self.shard_indices()) // self.batch_size)
+
+
+class TopdownValData(ShardedValData):
     """Top-down validation crops on the device, with what a metric needs to score them.
 
     Boxes are the records' ground-truth boxes, or detections read from ``bbox_file`` (a COCO
@@ -384,14 +399,6 @@ class TopdownValData:
         self._sampler = _BatchList()
         self._loader: Optional[torch.utils.data.DataLoader] = None
 
-    device = TopdownTrainData.device
-
-    def shard_indices(self) -> List[int]:
-        """This rank's record indices."""
-        return list(range(get_rank(), len(self.records), get_world_size()))
-
-    def __len__(self) -> int:
-        return -(-len(self.shard_indices()) // self.batch_size)
 
     def __iter__(self) -> Iterator[Dict[str, Tensor]]:
         device = self.device

@@ -6,7 +6,7 @@ Symbols: N validation instances (crops), K keypoints.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -170,26 +170,36 @@ def evaluate(model: nn.Module, val_data: Any, metric: Any, *, amp: Optional[str]
     if isinstance(val_data, LiftingValData):
         return evaluate_lifting(model, val_data, metric, amp=amp)
     pred = predict_topdown(model, val_data, amp=amp)
+
+    def score(merged: Dict[str, np.ndarray]) -> Dict[str, float]:
+        if getattr(metric, "dataset_meta", None) is None:
+            metric.dataset_meta = dict(val_data.meta)
+        ground_truth = bool(getattr(val_data, "ground_truth", True))
+        samples = _samples(val_data.records, merged, ground_truth=ground_truth)
+        try:
+            for s in range(0, len(samples), batch_process):
+                metric.process(None, samples[s:s + batch_process])
+        except ValueError as e:
+            if ground_truth or "gt_instances" not in str(e):
+                raise
+            raise ValueError(f"{type(metric).__name__} needs ground-truth keypoints, but val_data's boxes are "
+                             f"detections (bbox_file), which have none: {e}") from None
+        return metric.evaluate()
+
+    return score_on_main_process(pred, score)
+
+
+def score_on_main_process(pred: Dict[str, np.ndarray], score: Callable[[Dict[str, np.ndarray]], Any]) -> Any:
+    """Gather every rank's predictions (arrays with a leading sample axis and an ``index`` [N] of
+    record indices), put them in record order, run ``score`` on them on rank 0 and return its result
+    on every rank; an exception on rank 0 is raised on every rank (no rank is left waiting)."""
     gathered = all_gather_objects(pred)
     result: Any = None
     if is_main_process():
         try:
             merged = {k: np.concatenate([g[k] for g in gathered]) for k in pred}
             order = np.argsort(merged["index"], kind="stable")
-            merged = {k: v[order] for k, v in merged.items()}
-            if getattr(metric, "dataset_meta", None) is None:
-                metric.dataset_meta = dict(val_data.meta)
-            ground_truth = bool(getattr(val_data, "ground_truth", True))
-            samples = _samples(val_data.records, merged, ground_truth=ground_truth)
-            try:
-                for s in range(0, len(samples), batch_process):
-                    metric.process(None, samples[s:s + batch_process])
-            except ValueError as e:
-                if ground_truth or "gt_instances" not in str(e):
-                    raise
-                raise ValueError(f"{type(metric).__name__} needs ground-truth keypoints, but val_data's boxes are "
-                                 f"detections (bbox_file), which have none: {e}") from None
-            result = metric.evaluate()
+            result = score({k: v[order] for k, v in merged.items()})
         except Exception as e:  # tell the other ranks instead of leaving them waiting
             result = e
     result = broadcast_object(result)

@@ -30,9 +30,9 @@ import torch
 from torch import nn
 
 from ..datasets.metainfo import dataset_meta
-from .data import TopdownTrainData, batch_seed
-from .distributed import all_gather_objects, broadcast_object, get_rank, get_world_size, is_main_process
-from .evaluate import autocast_context
+from .data import ShardedValData, TopdownTrainData, batch_seed
+from .distributed import get_rank
+from .evaluate import autocast_context, score_on_main_process
 
 __all__ = ["LiftingTrainData", "LiftingValData", "LiftingMetrics", "predict_lifting", "evaluate_lifting",
            "mean_pose_baseline", "flip_lifting_batch", "lifting_samples"]
@@ -267,7 +267,7 @@ class LiftingTrainData:
             yield self.encode(index, flip)
 
 
-class LiftingValData:
+class LiftingValData(ShardedValData):
     """Lifting validation batches on the device, with what the metric needs to score them.
 
     Args:
@@ -295,14 +295,6 @@ class LiftingValData:
         self._device = None if device is None else torch.device(device)
         self.meta = {"num_keypoints": int(self.tensors.frames.shape[1])}
 
-    device = TopdownTrainData.device
-
-    def shard_indices(self) -> List[int]:
-        """This rank's record indices."""
-        return list(range(get_rank(), len(self.records), get_world_size()))
-
-    def __len__(self) -> int:
-        return -(-len(self.shard_indices()) // self.batch_size)
 
     def __iter__(self) -> Iterator[Dict[str, Tensor]]:
         device = self.device
@@ -391,22 +383,14 @@ def evaluate_lifting(model: nn.Module, val_data: LiftingValData, metric: Any, *,
     if metric is None or not hasattr(metric, "process") or not hasattr(metric, "evaluate"):
         raise TypeError(f"metric must have process() and evaluate() (e.g. MPJPE), got {type(metric).__name__}")
     pred = predict_lifting(model, val_data, amp=amp)
-    gathered = all_gather_objects(pred)
-    result: Any = None
-    if is_main_process():
-        try:
-            merged = {k: np.concatenate([g[k] for g in gathered]) for k in pred}
-            order = np.argsort(merged["index"], kind="stable")
-            samples = lifting_samples(val_data.records, merged["index"][order], merged["keypoints"][order])
-            for s in range(0, len(samples), batch_process):
-                metric.process(None, samples[s:s + batch_process])
-            result = metric.evaluate()
-        except Exception as e:  # tell the other ranks instead of leaving them waiting
-            result = e
-    result = broadcast_object(result)
-    if isinstance(result, Exception):
-        raise result
-    return result
+
+    def score(merged: Dict[str, np.ndarray]) -> Dict[str, float]:
+        samples = lifting_samples(val_data.records, merged["index"], merged["keypoints"])
+        for s in range(0, len(samples), batch_process):
+            metric.process(None, samples[s:s + batch_process])
+        return metric.evaluate()
+
+    return score_on_main_process(pred, score)
 
 
 class LiftingMetrics:

@@ -15,13 +15,12 @@ backend switch), so this works on headless machines and from threads.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
-import torch
 
-from .pose import draw_pose
+from .pose import ArrayLike, _numpy, draw_pose
 from .video import VideoWriter
 
 __all__ = ["draw_pose3d", "write_pose3d_frames", "DEFAULT_KEYPOINT_COLOR_3D", "DEFAULT_LINK_COLOR_3D"]
@@ -30,16 +29,7 @@ __all__ = ["draw_pose3d", "write_pose3d_frames", "DEFAULT_KEYPOINT_COLOR_3D", "D
 DEFAULT_KEYPOINT_COLOR_3D = (255, 0, 0)
 DEFAULT_LINK_COLOR_3D = (128, 128, 128)
 
-ArrayLike = Union[np.ndarray, torch.Tensor, Sequence]
-
-
-def _array(name: str, value: Any, dtype=np.float32) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from e
+_array = _numpy  # one conversion with the 2D drawing's error messages
 
 
 def _rgb01(meta: Optional[Dict[str, Any]], key: str, count: int, default: Sequence[int]) -> np.ndarray:
