@@ -30,6 +30,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from ._device_data import DeviceData
 from .coco import CocoKeypoints, is_valid_instance, read_json
 from .errors import AnnotationError, BadRecords
 
@@ -342,7 +343,7 @@ def interhand_topdown_batch(records: Sequence[Dict[str, Any]], images: Optional[
 _CODEC_ARGS = ("keypoints", "keypoints_visible", "rel_root_depth", "rel_root_valid", "hand_type", "hand_type_valid")
 
 
-class InterHandTrainData:
+class InterHandTrainData(DeviceData):
     """InterHand2.6M training batches for :class:`pyposefast.engine.Trainer`: each batch is
     ``{"inputs": Tensor[B, 3, h, w], **codec.batch_encode(...)}`` on the device (``heatmaps``,
     ``keypoint_weights``, ``root_depth``, ``root_depth_weight``, ``type``, ``type_weight``: what
@@ -385,15 +386,6 @@ class InterHandTrainData:
         self.bbox_transform = RandomBBoxTransform(rotate_factor=rotate_factor)
         self._device = None if device is None else torch.device(device)
         self.epoch, self._skip = 0, 0
-
-    @property
-    def device(self) -> torch.device:
-        """Where batches are produced."""
-        return self._device if self._device is not None else torch.device("cpu")
-
-    @device.setter
-    def device(self, device: Union[str, torch.device]) -> None:
-        self._device = torch.device(device)
 
     @staticmethod
     def _world() -> Tuple[int, int]:

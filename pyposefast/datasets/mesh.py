@@ -29,6 +29,8 @@ import cv2
 import numpy as np
 import torch
 
+from ._device_data import DeviceData
+
 __all__ = ["load_mesh_annotations", "load_mosh_annotations", "crop_mesh_input", "mesh_samples_from_records",
            "generate_synthetic_mesh", "MeshTrainData", "MESH_FLIP_PAIRS"]
 
@@ -253,7 +255,7 @@ def generate_synthetic_mesh(smpl: Any, num_samples: int, img_res: int = 64, seed
             "has_smpl": np.ones(n, np.float32)}
 
 
-class MeshTrainData:
+class MeshTrainData(DeviceData):
     """In-memory training batches for ``Trainer`` and ``ParametricMesh.loss``.
 
     Args:
@@ -292,15 +294,6 @@ class MeshTrainData:
         self.batch_size, self.seed, self.shuffle = int(batch_size), int(seed), bool(shuffle)
         self._device = None if device is None else torch.device(device)
         self.epoch, self._skip = 0, 0
-
-    @property
-    def device(self) -> torch.device:
-        """The device batches are produced on (CPU until set)."""
-        return self._device if self._device is not None else torch.device("cpu")
-
-    @device.setter
-    def device(self, device: Union[str, torch.device]) -> None:
-        self._device = torch.device(device)
 
     def __len__(self) -> int:
         return len(self.tensors["inputs"]) // self.batch_size

@@ -6,7 +6,7 @@ Symbols: B batch, C channels, K keypoints, L tag dimensions, H, W heatmap size.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,15 @@ from ...losses import AssociativeEmbeddingLoss, KeypointMSELoss
 from .base import BaseHead, Feats
 
 __all__ = ["HeatmapHead", "CPMHead", "AssociativeEmbeddingHead", "make_deconv_layers", "make_conv_layers"]
+
+
+def deconv_or_identity(in_channels: int, deconv_out_channels: Optional[Sequence[int]],
+                       deconv_kernel_sizes: Optional[Sequence[int]]) -> Tuple[nn.Module, int]:
+    """The deconvolution stack of a heatmap head (:func:`make_deconv_layers`), or ``nn.Identity``
+    when ``deconv_out_channels`` is empty; returns it with its output channels."""
+    if deconv_out_channels:
+        return make_deconv_layers(in_channels, deconv_out_channels, deconv_kernel_sizes or ()), deconv_out_channels[-1]
+    return nn.Identity(), in_channels
 
 
 def make_deconv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int]) -> nn.Sequential:
@@ -74,12 +83,7 @@ class HeatmapHead(BaseHead):
         self.loss_module = loss if loss is not None else KeypointMSELoss(use_target_weight=True)
         self.decoder = decoder
         self.flip_mode = flip_mode
-        if deconv_out_channels:
-            self.deconv_layers: nn.Module = make_deconv_layers(in_channels, deconv_out_channels,
-                                                               deconv_kernel_sizes or ())
-            in_channels = deconv_out_channels[-1]
-        else:
-            self.deconv_layers = nn.Identity()
+        self.deconv_layers, in_channels = deconv_or_identity(in_channels, deconv_out_channels, deconv_kernel_sizes)
         if conv_out_channels:
             self.conv_layers: nn.Module = make_conv_layers(in_channels, conv_out_channels, conv_kernel_sizes or ())
             in_channels = conv_out_channels[-1]

@@ -28,7 +28,7 @@ from ..backbones.resnet import ResNet
 from ..estimators import TopdownPoseEstimator
 from ..necks import GlobalAveragePooling
 from .base import BaseHead, Feats
-from .heatmap import make_deconv_layers
+from .heatmap import deconv_or_identity
 
 __all__ = ["Heatmap3DHead", "Heatmap1DHead", "MultilabelClassificationHead", "InternetHead", "build_internet",
            "internet_res50_interhand3d_256x256", "multilabel_classification_accuracy"]
@@ -70,12 +70,7 @@ class Heatmap3DHead(nn.Module):
         if depth_size <= 0 or out_channels % depth_size:
             raise ValueError(f"out_channels ({out_channels}) must be a multiple of depth_size ({depth_size})")
         self.depth_size = depth_size
-        if deconv_out_channels:
-            self.deconv_layers: nn.Module = make_deconv_layers(in_channels, deconv_out_channels,
-                                                               deconv_kernel_sizes or ())
-            in_channels = deconv_out_channels[-1]
-        else:
-            self.deconv_layers = nn.Identity()
+        self.deconv_layers, in_channels = deconv_or_identity(in_channels, deconv_out_channels, deconv_kernel_sizes)
         k = final_layer_kernel_size
         self.final_layer = nn.Conv2d(in_channels, out_channels, k, 1, (k - 1) // 2)
         for m in self.modules():  # MMPose's HeatmapHead init: normal(0.001) convs, BN (1, 0)
