@@ -231,9 +231,10 @@ def loader_worker_init(worker_id: int) -> None:
     (``cv2.warpAffine``) should use ``forkserver`` workers to get one thread each.
 
     Workers also lower their scheduling priority by ``PYPOSEFAST_WORKER_NICE`` (default 5; 0 keeps
-    it): when they keep every core busy decoding, the training process's launching thread still
-    gets a core at once (on the H100 machine, 16 decode workers at normal priority slowed a
-    host-bound ResNet-50 step from 22 to 57 ms).
+    it), so that when they keep every core busy decoding, the training process's kernel-launching
+    thread is scheduled first. (On the H100 machine a host-bound ResNet-50 step took 22 ms alone and
+    57 ms fed by 16 decode workers at normal priority; 30 and 54 ms with niced workers on another
+    machine of that kind: the priority is not the whole story, see ``benchmarks/results``.)
     """
     if os.getpid() == _IMPORT_PID:  # imported in this process: spawned / forkserver child
         cv2.setNumThreads(1)

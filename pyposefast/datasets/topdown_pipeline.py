@@ -251,7 +251,7 @@ class TopdownBatchPipeline:
         the 8 most recent shapes are kept); returns clones of the static outputs."""
         from ..models.cuda_graph import StaticGraph
 
-        key = tuple((tuple(a.shape), a.dtype, str(a.device)) for a in args)
+        key = (self.train, id(self.codec)) + tuple((tuple(a.shape), a.dtype, str(a.device)) for a in args)
         graph = self._graphs.get(key)
         if graph is None:
             names: list = []
