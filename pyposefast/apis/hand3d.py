@@ -134,8 +134,9 @@ class Hand3DInferencer:
         parts: List[List[torch.Tensor]] = []
         for s in range(0, n, self.batch_size):
             e = min(s + self.batch_size, n)
-            crops = ops.warp_affine(images, warp[s:e], self.input_size, image_index=torch.zeros(e - s, dtype=torch.long),
-                                    mean=IMAGENET_MEAN, std=IMAGENET_STD, bgr_to_rgb=True)
+            index = torch.zeros(e - s, dtype=torch.long)
+            crops = ops.warp_affine(images, warp[s:e], self.input_size, image_index=index, mean=IMAGENET_MEAN,
+                                    std=IMAGENET_STD, bgr_to_rgb=True)
             parts.append(list(self.model.predict(crops, center[s:e].float(), scale[s:e].float(),
                                                  flip_test=self.flip_test)))
         keypoints, scores, root, hand_type = (torch.cat([p[i] for p in parts]).cpu().numpy() for i in range(4))

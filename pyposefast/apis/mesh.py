@@ -52,7 +52,8 @@ class MeshInferencer:
         from ..models.mesh import ParametricMesh
 
         if not isinstance(model, ParametricMesh):
-            raise TypeError(f"model must be a ParametricMesh (e.g. hmr_res50_mixed_224x224), got {type(model).__name__}")
+            raise TypeError(f"model must be a ParametricMesh (e.g. hmr_res50_mixed_224x224), got "
+                            f"{type(model).__name__}")
         if checkpoint is not None:
             from ..models import load_checkpoint
 
@@ -80,7 +81,8 @@ class MeshInferencer:
                 boxes = np.asarray(bboxes[frame.input_index], np.float32).reshape(-1, 4)
                 if not np.isfinite(boxes).all():
                     raise ValueError(f"bboxes[{frame.input_index}] has NaN or inf values")
-            result = dict(img_path=frame.img_path, frame_id=frame.frame_id, bboxes=boxes, **self._predict(frame.image, boxes))
+            result = dict(img_path=frame.img_path, frame_id=frame.frame_id, bboxes=boxes,
+                          **self._predict(frame.image, boxes))
             results.append(result)
             name = frame.name if frame.frame_id is None else f"{frame.name}_{frame.frame_id:06d}"
             if vis_out_dir and len(boxes):

@@ -157,7 +157,8 @@ class _SMPLUnpickler(pickle.Unpickler):
                 module in ("copy_reg", "copyreg") and name == "_reconstructor"):
             return super().find_class(module, name)
         if (module, name) == ("_codecs", "encode") or (  # protocol-2 bytes: _codecs.encode (empty: bytes())
-                module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex", "bytes")):
+                module in ("__builtin__", "builtins")
+                and name in ("object", "set", "frozenset", "slice", "complex", "bytes")):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"SMPL model pickle names {module}.{name}: only NumPy, chumpy and scipy "
                                      f"sparse objects are accepted in a model file")
