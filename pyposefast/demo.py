@@ -99,7 +99,7 @@ class DemoSettings:
     at equal CPU cost, width 16 at lr 5e-3 with a 50-iteration warm-up learned fastest (width 32 at
     the earlier lr 1.5e-3: AP 0.20 after 8 epochs). With channels-last convolutions, 24 epochs take
     7 min 44 s in all on 2 CPU cores (185 samples/s) and reach COCO AP 0.425 on the val split. Longer
-    schedules reach more (width 32, lr 3e-3, 24 epochs: 0.45 on the H100), but not within the demo's
+    schedules reach more (width 32 for 24 epochs: 0.45 on the H100), but not within the demo's
     10 minutes on 2 cores.
     """
 
