@@ -162,9 +162,10 @@ class TopdownCollate:
             kp = np.concatenate([r["keypoints"] for r in recs], 0).astype(np.float32)
             vis = np.concatenate([r["keypoints_visible"] for r in recs], 0).astype(np.float32)
             score = np.concatenate([np.asarray(r.get("bbox_score", [1.0]), np.float32).reshape(1) for r in recs])
-        else:
-            bbox, kp, vis, score = (np.zeros((0, 4), np.float32), np.zeros((0, 0, 2), np.float32),
-                                    np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
+        else:  # no instances: K from the dataset's records (0 when there are none)
+            k = int(np.asarray(self.records[0]["keypoints"]).shape[-2]) if len(self.records) else 0
+            bbox, kp, vis, score = (np.zeros((0, 4), np.float32), np.zeros((0, k, 2), np.float32),
+                                    np.zeros((0, k), np.float32), np.zeros(0, np.float32))
         batch = TopdownBatch(images, torch.from_numpy(bbox), torch.from_numpy(kp), torch.from_numpy(vis),
                              torch.from_numpy(score), torch.tensor(idx, dtype=torch.int64), encoded, slot)
         # pinning in a worker is wasted (the pickler copies the batch to shared memory, unpinned) and

@@ -211,7 +211,7 @@ class TopdownBatchPipeline:
         args = (batch.bbox, batch.keypoints, batch.keypoints_visible, sizes)
         if draws is not None:
             args += (draws.to(device=dev, dtype=torch.float64),)
-        if self._use_graph(dev):
+        if len(batch) and self._use_graph(dev):  # an empty batch has nothing to launch: eager
             out: Dict[str, Any] = self._replay(args)
         else:
             out = self._keypoint_half(*args)

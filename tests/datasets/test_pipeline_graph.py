@@ -6,17 +6,22 @@ import torch
 
 from pyposefast.codecs import MSRAHeatmap, SimCCLabel
 from pyposefast.datasets import dataset_meta, generate_synthetic_coco, load_coco_keypoints
-from pyposefast.datasets.pipeline import DevicePrefetcher, TopdownBatchPipeline, build_topdown_loader
+from pyposefast.datasets.pipeline import (DevicePrefetcher, TopdownBatchPipeline, TopdownCollate,
+                                          build_topdown_loader)
 from tests.conftest import DEVICES
 
 META = dataset_meta("coco")
 
 
 @pytest.fixture(scope="module")
-def batches(tmp_path_factory):
+def records(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("syn"))
     p = generate_synthetic_coco(root, num_train=5, num_val=1, image_size=(160, 120), seed=3, max_people=4)
-    records = load_coco_keypoints(p["train_ann"], p["train_img_prefix"]).records
+    return load_coco_keypoints(p["train_ann"], p["train_img_prefix"]).records
+
+
+@pytest.fixture(scope="module")
+def batches(records):
     assert len(records) >= 7
     # two shapes: 3, 3, then the rest (a last, smaller batch is a new shape)
     return list(build_topdown_loader(records[:7], 3, 0, shuffle=False))
@@ -60,3 +65,12 @@ def test_graph_default_only_on_cuda(batches):
     pipe = TopdownBatchPipeline.from_meta(META, (48, 64), MSRAHeatmap((48, 64), (12, 16), 2.0))
     pipe(batches[0], generator=torch.Generator().manual_seed(0))
     assert pipe.cuda_graph is None and not pipe._graphs  # eager on the CPU
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_empty_batch_stays_eager(records, device):
+    pipe = TopdownBatchPipeline.from_meta(META, (48, 64), MSRAHeatmap((48, 64), (12, 16), 2.0), cuda_graph=True)
+    empty = TopdownCollate(records)([])  # a batch of no instances
+    out = pipe(empty.to(device), generator=torch.Generator(device=device).manual_seed(0))
+    assert out["inputs"].shape == (0, 3, 64, 48) and out["heatmaps"].shape == (0, 17, 16, 12)
+    assert not pipe._graphs
