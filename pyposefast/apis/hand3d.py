@@ -11,7 +11,6 @@ relative to each wrist), scores, the left wrist's relative depth, the hand type.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -20,13 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import ops
-from ..datasets.pipeline import IMAGENET_MEAN, IMAGENET_STD
-from ..datasets.ragged import RaggedImages
 from ..models import TopdownPoseEstimator
-from .geometry import topdown_geometry
+from .boxed_frames import frames_with_boxes, image_crops, output_stem, write_prediction_json
 from .inferencer import default_device
-from .inputs import expand_inputs, iter_frames
 
 __all__ = ["Hand3DInferencer"]
 
@@ -93,25 +88,15 @@ class Hand3DInferencer:
                  pred_out_dir: Optional[str] = None, panel_size: Optional[int] = None) -> List[Dict[str, Any]]:
         from ..visualization.hand3d import draw_hand3d, hand3d_display_keypoints
 
-        items = expand_inputs(inputs)
-        if bboxes is not None and len(bboxes) != len(items):
-            raise ValueError(f"bboxes must have one [N, 4] array per input image ({len(items)}), got {len(bboxes)}")
         results: List[Dict[str, Any]] = []
-        for frame in iter_frames([item for item, _ in items]):
-            h, w = frame.image.shape[:2]
-            if bboxes is None:
-                boxes = np.array([[0, 0, w, h]], np.float32)
-            else:
-                boxes = np.asarray(bboxes[frame.input_index], np.float32).reshape(-1, 4)
-                if not np.isfinite(boxes).all():
-                    raise ValueError(f"bboxes[{frame.input_index}] has NaN or inf values")
+        for frame, boxes in frames_with_boxes(inputs, bboxes):
             out = self._predict(frame.image, boxes)
             kp3d, sc3d, _ = hand3d_display_keypoints(out["keypoints"], out["keypoint_scores"], out["rel_root_depth"],
                                                      out["hand_type"], rebase=self.rebase)
             result = dict(img_path=frame.img_path, frame_id=frame.frame_id, bboxes=boxes, keypoints_3d=kp3d,
                           keypoint_scores_3d=sc3d, **out)
             results.append(result)
-            name = frame.name if frame.frame_id is None else f"{frame.name}_{frame.frame_id:06d}"
+            name = output_stem(frame)
             if vis_out_dir and len(boxes):
                 os.makedirs(vis_out_dir, exist_ok=True)
                 drawing = draw_hand3d(frame.image, out["keypoints"], out["keypoint_scores"], out["rel_root_depth"],
@@ -119,9 +104,7 @@ class Hand3DInferencer:
                                       num_instances=len(boxes), panel_size=panel_size)
                 cv2.imwrite(os.path.join(vis_out_dir, f"{name}.png"), drawing)
             if pred_out_dir:
-                os.makedirs(pred_out_dir, exist_ok=True)
-                with open(os.path.join(pred_out_dir, f"{name}.json"), "w", encoding="utf-8") as f:
-                    json.dump({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()}, f)
+                write_prediction_json(pred_out_dir, name, result)
         return results
 
     def _predict(self, image: np.ndarray, boxes: np.ndarray) -> Dict[str, np.ndarray]:
@@ -129,15 +112,10 @@ class Hand3DInferencer:
         if n == 0:
             return dict(keypoints=np.zeros((0, 42, 3), np.float32), keypoint_scores=np.zeros((0, 42), np.float32),
                         rel_root_depth=np.zeros(0, np.float32), hand_type=np.zeros((0, 2), np.int64))
-        images = RaggedImages.from_images([image]).to(self.device, non_blocking=True)
-        center, scale, warp = topdown_geometry(torch.from_numpy(boxes).to(self.device, torch.float64), self.input_size)
+        center, scale, batches = image_crops(image, boxes, self.input_size, self.device, self.batch_size)
         parts: List[List[torch.Tensor]] = []
-        for s in range(0, n, self.batch_size):
-            e = min(s + self.batch_size, n)
-            index = torch.zeros(e - s, dtype=torch.long)
-            crops = ops.warp_affine(images, warp[s:e], self.input_size, image_index=index, mean=IMAGENET_MEAN,
-                                    std=IMAGENET_STD, bgr_to_rgb=True)
-            parts.append(list(self.model.predict(crops, center[s:e].float(), scale[s:e].float(),
+        for rows, crops in batches:
+            parts.append(list(self.model.predict(crops, center[rows].float(), scale[rows].float(),
                                                  flip_test=self.flip_test)))
         keypoints, scores, root, hand_type = (torch.cat([p[i] for p in parts]).cpu().numpy() for i in range(4))
         return dict(keypoints=keypoints, keypoint_scores=scores, rel_root_depth=root.reshape(n), hand_type=hand_type)

@@ -9,7 +9,6 @@ image pixels, SMPL pose / shape, camera ─► every mesh drawn over the frame
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -17,12 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import ops
-from ..datasets.pipeline import IMAGENET_MEAN, IMAGENET_STD
-from ..datasets.ragged import RaggedImages
-from .geometry import topdown_geometry
+from .boxed_frames import frames_with_boxes, image_crops, output_stem, write_prediction_json
 from .inferencer import default_device
-from .inputs import expand_inputs, iter_frames
 
 __all__ = ["MeshInferencer"]
 
@@ -69,49 +64,31 @@ class MeshInferencer:
                  pred_out_dir: Optional[str] = None) -> List[Dict[str, Any]]:
         from ..visualization.mesh import draw_mesh_on_image
 
-        items = expand_inputs(inputs)
-        if bboxes is not None and len(bboxes) != len(items):
-            raise ValueError(f"bboxes must have one [N, 4] array per input image ({len(items)}), got {len(bboxes)}")
         results: List[Dict[str, Any]] = []
-        for frame in iter_frames([item for item, _ in items]):
-            h, w = frame.image.shape[:2]
-            if bboxes is None:
-                boxes = np.array([[0, 0, w, h]], np.float32)
-            else:
-                boxes = np.asarray(bboxes[frame.input_index], np.float32).reshape(-1, 4)
-                if not np.isfinite(boxes).all():
-                    raise ValueError(f"bboxes[{frame.input_index}] has NaN or inf values")
+        for frame, boxes in frames_with_boxes(inputs, bboxes):
             result = dict(img_path=frame.img_path, frame_id=frame.frame_id, bboxes=boxes,
                           **self._predict(frame.image, boxes))
             results.append(result)
-            name = frame.name if frame.frame_id is None else f"{frame.name}_{frame.frame_id:06d}"
+            name = output_stem(frame)
             if vis_out_dir and len(boxes):
                 os.makedirs(vis_out_dir, exist_ok=True)
                 draw_mesh_on_image(frame.image, result, result["input_center"], result["input_scale"],
                                    out_file=os.path.join(vis_out_dir, f"{name}.png"))
             if pred_out_dir:
-                os.makedirs(pred_out_dir, exist_ok=True)
-                with open(os.path.join(pred_out_dir, f"{name}.json"), "w", encoding="utf-8") as f:
-                    json.dump({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()
-                               if k != "faces"}, f)
+                write_prediction_json(pred_out_dir, name, result, skip=("faces",))
         return results
 
     def _predict(self, image: np.ndarray, boxes: np.ndarray) -> Dict[str, Any]:
         res = (self.img_res, self.img_res)
         faces = self.model.smpl.get_faces()
-        center, scale, warp = topdown_geometry(torch.from_numpy(boxes).to(self.device, torch.float64), res)
+        center, scale, batches = image_crops(image, boxes, res, self.device, self.batch_size)
         out: Dict[str, Any] = dict(input_center=center.cpu().numpy(), input_scale=scale.cpu().numpy(), faces=faces,
                                    focal_length=float(self.model.focal_length), img_res=self.img_res)
         parts: Dict[str, List[np.ndarray]] = {k: [] for k in MESH_KEYS}
-        if len(boxes):
-            images = RaggedImages.from_images([image]).to(self.device, non_blocking=True)
-            for s in range(0, len(boxes), self.batch_size):
-                e = min(s + self.batch_size, len(boxes))
-                crops = ops.warp_affine(images, warp[s:e], res, image_index=torch.zeros(e - s, dtype=torch.long),
-                                        mean=IMAGENET_MEAN, std=IMAGENET_STD, bgr_to_rgb=True)
-                pred = self.model.predict(crops, center[s:e].float(), scale[s:e].float())
-                for k in MESH_KEYS:
-                    parts[k].append(pred[k].float().cpu().numpy())
+        for rows, crops in batches:
+            pred = self.model.predict(crops, center[rows].float(), scale[rows].float())
+            for k in MESH_KEYS:
+                parts[k].append(pred[k].float().cpu().numpy())
         for k in MESH_KEYS:
             out[k] = np.concatenate(parts[k]) if parts[k] else np.zeros((0,), np.float32)
         return out
