@@ -45,7 +45,8 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
             (``'simcc'``, half-pixel bins). Defaults to 2.
         head (str): ``'heatmap'`` (SimpleBaseline: 3 deconvs, MSRAHeatmap), ``'multiscale'`` (the four
             ResNet stages resized to stride 4 and concatenated, as HRNetV2's head does, then a 1x1 and a
-            3x3 conv of ``2 * width`` channels; MSRAHeatmap) or ``'simcc'`` (2 deconvs to stride 8, then
+            3x3 conv of ``2 * width`` channels; MSRAHeatmap; computed without the concatenation by
+            :class:`~pyposefast.models.demo_head.MultiscaleHeatmapHead`, same function) or ``'simcc'`` (2 deconvs to stride 8, then
             SimCC's per-axis classification, SimCCLabel split 2).
         unbiased (bool): heatmap heads: DARK (sub-pixel target centres and DARK decoding).
 
@@ -69,14 +70,14 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
     neck = None
     backbone = ResNet(18, stem_channels=c, base_channels=c)
     if head == "multiscale":
-        from .models.necks import FeatureMapProcessor
+        from .models.demo_head import MultiscaleHeatmapHead
 
         backbone = ResNet(18, stem_channels=c, base_channels=c, out_indices=(0, 1, 2, 3))
-        neck = FeatureMapProcessor(concat=True)
         codec: Any = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma),
                                  unbiased=bool(unbiased))
-        module: Any = HeatmapHead(15 * c, num_keypoints, deconv_out_channels=None, conv_out_channels=(2 * c, 2 * c),
-                                  conv_kernel_sizes=(1, 3), decoder=codec)
+        # = FeatureMapProcessor(concat=True) + HeatmapHead(15 * c, ...), without the concatenation
+        module: Any = MultiscaleHeatmapHead((c, 2 * c, 4 * c, 8 * c), num_keypoints, conv_out_channels=(2 * c, 2 * c),
+                                            conv_kernel_sizes=(1, 3), decoder=codec)
     elif head == "heatmap":
         codec = MSRAHeatmap(input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=float(sigma),
                             unbiased=bool(unbiased))
