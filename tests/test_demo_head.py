@@ -13,6 +13,7 @@ from pyposefast.models.backbones.resnet import ResNet
 from pyposefast.models.demo_head import MultiscaleHeatmapHead
 from pyposefast.models.heads import HeatmapHead
 from pyposefast.models.necks import FeatureMapProcessor
+from tests.conftest import DEVICES
 
 
 def _reference(width: int, num_keypoints: int = 17) -> TopdownPoseEstimator:
@@ -36,9 +37,19 @@ def _randomise_batch_norms(model: torch.nn.Module, gen: torch.Generator) -> None
                 m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
 
 
+@pytest.fixture
+def full_precision_convolutions():
+    """cuDNN convolutions without TF32 (which differs from float32 by about 1e-4, per formulation)."""
+    before = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32 = before
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("train", [False, True])
-def test_multiscale_head_equals_the_concatenating_head(channels_last, train):
+def test_multiscale_head_equals_the_concatenating_head(device, channels_last, train, full_precision_convolutions):
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
     fused = demo_model((64, 96), width=8, flip_test=False)
@@ -50,13 +61,13 @@ def test_multiscale_head_equals_the_concatenating_head(channels_last, train):
     # same parameter names and shapes: the state dict moves over as it is
     assert fused.state_dict().keys() == ref.state_dict().keys()
     ref.load_state_dict(fused.state_dict())
-    models = [fused, ref]
-    x = torch.randn(3, 3, 96, 64, generator=gen)
+    models = [m.to(device) for m in (fused, ref)]
+    x = torch.randn(3, 3, 96, 64, generator=gen).to(device)
     if channels_last:
         models = [m.to(memory_format=torch.channels_last) for m in models]
         x = x.contiguous(memory_format=torch.channels_last)
-    targets = torch.rand(3, 17, 24, 16, generator=gen)
-    weights = torch.rand(3, 17, generator=gen)
+    targets = torch.rand(3, 17, 24, 16, generator=gen).to(device)
+    weights = torch.rand(3, 17, generator=gen).to(device)
     outs, grads = [], []
     for m in models:
         m.train(train)
