@@ -25,6 +25,16 @@ fi
 
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 
+# A CUDA extension built by an earlier call (saved by `STEPS="build save"` under $OUT, carried back in
+# the ignored folder .prebuilt/) saves the ~150 s rebuild on a fresh machine: it is put beside the
+# sources and the source tree is imported directly (same torch, same sources: only for unchanged csrc/).
+if ! step build && compgen -G ".prebuilt/_C*.so" > /dev/null; then
+  cp .prebuilt/_C*.so .prebuilt/_build_config.py pyposefast/
+  export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+  $PY -c "import pyposefast, json; print('prebuilt', json.dumps(pyposefast.build_info())); assert pyposefast.cuda_available()" \
+    || { echo "PREBUILT EXTENSION FAILED"; exit 1; }
+fi
+
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
@@ -44,6 +54,10 @@ if step build; then
   readelf -d "$so" | grep -q "libstdc++" || { echo "ERROR: $so does not link the shared libstdc++"; status=1; }
   echo "std::basic_ostream symbols defined in $so (0 = shared libstdc++): $(nm -C --defined-only "$so" | grep -c "W std::basic_ostream")"
   $PY -c "import pyposefast, json; print(json.dumps(pyposefast.build_info())); assert pyposefast.cuda_available()"
+fi
+
+if step save; then  # the built extension, stripped, for later calls' .prebuilt/ (see above)
+  cp build/gpu/_C*.so build/gpu/_build_config.py "$OUT/" && strip --strip-unneeded "$OUT"/_C*.so && ls -la "$OUT"/_C*.so
 fi
 
 if step cpuonly; then
@@ -97,7 +111,7 @@ fi
 
 if step bench; then
   echo "== pyposefast bench"
-  pyposefast bench ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
+  $PY -m pyposefast bench ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
   echo "== pytest-benchmark (CUDA suite)"
   $PY -m pytest benchmarks -q -k cuda --benchmark-only --benchmark-columns=min,median,max,rounds \
     -p no:cacheprovider 2>&1 | tail -15 | tee "$OUT/pytest-benchmark.txt"

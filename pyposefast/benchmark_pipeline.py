@@ -118,17 +118,19 @@ def _decode_costs(records, count: int) -> Tuple[float, float]:
     return 1e3 * (t1 - t0) / len(paths), 1e3 * (t2 - t1) / len(paths)
 
 
-def _train_step_fn(model, optimizer, target_keys: List[str]):
-    """One bf16-autocast training step of a pyposefast estimator on (inputs, targets)."""
+def _train_step_fn(model, optimizer, target_keys: List[str], graph: bool):
+    """One bf16 training step of a pyposefast estimator on (inputs, targets): eager, or captured in
+    a CUDA graph per batch shape (:class:`~pyposefast.engine.GraphedTrainStep`)."""
+    from .engine.graphed_step import GraphedTrainStep
+
+    def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return model.loss(b["inputs"].contiguous(memory_format=torch.channels_last),
+                          **{k: b[k] for k in target_keys})
+
+    graphed = GraphedTrainStep(model, optimizer, compute_loss, amp="bf16", enabled=graph)
 
     def step(inputs: torch.Tensor, targets: Dict[str, torch.Tensor]) -> int:
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            losses = model.loss(inputs.contiguous(memory_format=torch.channels_last),
-                                **{k: targets[k] for k in target_keys})
-        loss = sum(losses.values())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        graphed({"inputs": inputs, **{k: targets[k] for k in target_keys}})
         return int(inputs.shape[0])
 
     return step
@@ -166,7 +168,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                  data_root: Optional[str] = None, num_workers: Optional[int] = None,
                  batch_size: Optional[int] = None, batches: Optional[int] = None,
                  num_images: Optional[int] = None, sections: Sequence[str] = ("feeds", "train"),
-                 models: Sequence[str] = ("resnet50", "rtmpose_s")) -> Dict[str, float]:
+                 models: Sequence[str] = ("resnet50", "rtmpose_s"),
+                 train_steps: Sequence[str] = ("graph", "eager")) -> Dict[str, float]:
     """Measure and print the throughput table (samples/s), one run.
 
     Args:
@@ -179,17 +182,21 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         batches (int, optional): timed batches per row. Defaults to 60 (4 quick).
         num_images (int, optional): synthetic 640x480 images. Defaults to 300 (40 quick).
         sections (sequence of str): ``'feeds'``: every way of feeding the pipeline (loader alone,
-            per-sample path, pooled buffers, pageable copies, nvjpeg); ``'train'``: the training rows
-            (CUDA); ``'nvjpeg'``: the nvjpeg feed alone (part of ``'feeds'``). The batched pipeline
-            with workers decoding (and alone) is always measured.
+            per-sample path, the DataLoader's pin thread, pooled buffers, pageable copies, nvjpeg);
+            ``'train'``: the training rows (CUDA, fed by the fastest feed measured); ``'pin_thread'``,
+            ``'pooled'``, ``'nvjpeg'``: those feeds alone (parts of ``'feeds'``). The batched
+            pipeline with workers decoding (and alone) is always measured.
         models (sequence of str): the training rows' models, ``'resnet50'`` and / or ``'rtmpose_s'``.
+        train_steps (sequence of str): how the training rows run a step: ``'graph'`` (the whole
+            step one CUDA graph, :class:`~pyposefast.engine.GraphedTrainStep`) and / or ``'eager'``.
 
     Returns:
         dict: samples/s per row: ``loader_only`` (workers decode + pack, nothing else),
         ``per_sample``, ``device_pipeline`` (decode included), ``device_pipeline_nvjpeg`` (CUDA with
         torchvision), ``device_only`` (the pipeline on a resident raw batch); on CUDA for
         ``resnet50`` and ``rtmpose_s``: ``<model>_train`` (pre-made tensors),
-        ``<model>_train_with_pipeline`` and ``<model>_pipeline_cost_pct``.
+        ``<model>_train_with_pipeline`` and ``<model>_pipeline_cost_pct`` (graphed steps; eager
+        ones under ``<model>_eager_*``).
     """
     from .codecs import MSRAHeatmap, SimCCLabel
     from .datasets import dataset_meta, generate_synthetic_coco, load_coco_keypoints
@@ -229,9 +236,16 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         elif key in notes:
             out(f"{label:<52} {bs:>5} {'-':>10}  {notes[key]}")
 
-    def loader(bs: int, encoded: bool = False, pin: bool = True):
-        return build_topdown_loader(records, bs, workers, pin_memory=cuda and pin and not encoded, drop_last=True,
-                                    encoded=encoded, multiprocessing_context=ctx, seed=0)
+    def loader(bs: int, encoded: bool = False, pin_thread: bool = False):
+        # pin_thread: the DataLoader's pin thread page-locks (one thread); else the prefetcher does
+        # (DevicePrefetcher(pin=True): all intra-op threads)
+        return build_topdown_loader(records, bs, workers, pin_memory=cuda and pin_thread and not encoded,
+                                    drop_last=True, encoded=encoded, multiprocessing_context=ctx, seed=0)
+
+    def copy_note(p) -> str:
+        n = max(1, p.stats["batches"])
+        return (f"; copy thread per batch: {1e3 * p.stats['wait'] / n:.1f} ms waiting for the loader, "
+                f"{1e3 * p.stats['pin'] / n:.1f} pinning, {1e3 * p.stats['copy'] / n:.1f} copying")
 
     # 1. the loader alone: workers decode and pack; the ceiling of any decode-in-workers path
     decode_loader = loader(batch)
@@ -251,8 +265,18 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
 
     fed = _time_loop(prefetch, consume_dev, batches, sync)
     results["device_pipeline"] = fed.rate
-    notes["device_pipeline"] = f"main thread: {fed.wait_ms:.1f} ms/batch waiting for data, {fed.busy_ms:.1f} in the pipeline"
+    notes["device_pipeline"] = (f"main thread: {fed.wait_ms:.1f} ms/batch waiting for data, {fed.busy_ms:.1f} in the "
+                                f"pipeline" + (copy_note(prefetch) if cuda else ""))
     row("device_pipeline", f"batched pipeline on {device.type}, workers decode", batch)
+    if cuda and ("feeds" in sections or "pin_thread" in sections):  # the DataLoader's pin thread instead
+        pt_loader = loader(batch, pin_thread=True)
+        pt_prefetch = DevicePrefetcher(pt_loader, device)
+        pt = _time_loop(pt_prefetch, consume_dev, batches, sync)
+        results["device_pipeline_pin_thread"] = pt.rate
+        notes["device_pipeline_pin_thread"] = (f"main thread waits {pt.wait_ms:.1f} ms/batch for data"
+                                               + copy_note(pt_prefetch))
+        row("device_pipeline_pin_thread", "batched pipeline, DataLoader's pin thread pins", batch)
+        del pt_loader, pt_prefetch
     resident = _first(prefetch)
     alone = _time_loop([resident] * (batches + 4), consume_dev, batches, sync)
     results["device_only"] = alone.rate
@@ -260,22 +284,24 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     row("device_only", "pipeline alone (resident raw batch)", batch)
 
     pooled_loader = None
-    if feeds_rows:
+    if feeds_rows or "pooled" in sections:
         # reused shared-memory slots (page-locked on CUDA): no per-batch allocation, faults or pin copy
         pooled_loader = build_topdown_loader(records, batch, workers, pin_memory=cuda, drop_last=True,
                                              multiprocessing_context=ctx, seed=0, reuse_buffers=True,
                                              max_image_size=(640, 480))
-        pooled = _time_loop(DevicePrefetcher(pooled_loader, device), consume_dev, batches, sync)
+        pooled_prefetch = DevicePrefetcher(pooled_loader, device)
+        pooled = _time_loop(pooled_prefetch, consume_dev, batches, sync)
         results["device_pipeline_pooled"] = pooled.rate
         notes["device_pipeline_pooled"] = (f"main thread waits {pooled.wait_ms:.1f} ms/batch for data"
-                                           + ("" if not cuda else f"; slots page-locked: {pooled_loader.pool.pinned}"))
+                                           + ("" if not cuda else f"; slots page-locked: {pooled_loader.pool.pinned}"
+                                              + copy_note(pooled_prefetch)))
         row("device_pipeline_pooled", "batched pipeline, reused shared buffers", batch)
-        if cuda:  # without the loader's pin thread: pageable copies from the prefetch thread
-            unpinned_loader = loader(batch, pin=False)
-            unpinned = _time_loop(DevicePrefetcher(unpinned_loader, device), consume_dev, batches, sync)
+        if cuda and feeds_rows:  # nobody pins: pageable copies from the prefetch thread
+            unpinned_loader = loader(batch)
+            unpinned = _time_loop(DevicePrefetcher(unpinned_loader, device, pin=False), consume_dev, batches, sync)
             results["device_pipeline_unpinned"] = unpinned.rate
             notes["device_pipeline_unpinned"] = f"main thread waits {unpinned.wait_ms:.1f} ms/batch for data"
-            row("device_pipeline_unpinned", "batched pipeline, no pin thread (pageable copies)", batch)
+            row("device_pipeline_unpinned", "batched pipeline, not pinned (pageable copies)", batch)
             del unpinned_loader
 
     if cuda and ("feeds" in sections or "nvjpeg" in sections):  # nvjpeg decoding on the device
@@ -284,10 +310,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
             nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec, bgr_to_rgb=False)
             nv_loader = loader(batch, encoded=True)
-            nv = _time_loop(DevicePrefetcher(nv_loader, device, decode_jpeg=True),
-                            lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
+            nv_prefetch = DevicePrefetcher(nv_loader, device, decode_jpeg=True)
+            nv = _time_loop(nv_prefetch, lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
             results["device_pipeline_nvjpeg"] = nv.rate
-            notes["device_pipeline_nvjpeg"] = f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
+            notes["device_pipeline_nvjpeg"] = (f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
+                                               + copy_note(nv_prefetch))
             del nv_loader
         else:
             notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
@@ -301,7 +328,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     nvjpeg = feed == "device_pipeline_nvjpeg"
 
     def feed_loader(bs: int, prefetch: Optional[int]):
-        return build_topdown_loader(records, bs, workers, pin_memory=not nvjpeg, drop_last=True, encoded=nvjpeg,
+        return build_topdown_loader(records, bs, workers, pin_memory=False, drop_last=True, encoded=nvjpeg,
                                     multiprocessing_context=ctx, seed=0, prefetch_factor=prefetch,
                                     reuse_buffers=feed == "device_pipeline_pooled", max_image_size=(640, 480))
     if cuda and "train" in sections:
@@ -318,8 +345,6 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         ):
             if key not in models:
                 continue
-            model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
-            step = _train_step_fn(model, make_opt(model.parameters()), keys)
             mpipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec, bgr_to_rgb=not nvjpeg)
             if bs == batch and feed == "device_pipeline":
                 mloader = decode_loader
@@ -329,24 +354,31 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                 mloader = feed_loader(bs, 1 if workers and bs > batch else None)
             mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg)
             fixed = mpipe(_first(mprefetch), generator=gen)
-            only = _time_loop([None] * (batches + 4), lambda _: step(fixed["inputs"], fixed), batches, sync)
+            for mode in train_steps:  # 'graph': the whole step one CUDA graph; 'eager': launched op by op
+                model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
+                step = _train_step_fn(model, make_opt(model.parameters()), keys, graph=mode == "graph")
+                tag = key if mode == "graph" else f"{key}_eager"
+                only = _time_loop([None] * (batches + 4), lambda _: step(fixed["inputs"], fixed), batches, sync)
 
-            def consume_train(b, mpipe=mpipe, step=step):
-                o = mpipe(b, generator=gen)
-                return step(o["inputs"], o)
+                def consume_train(b, mpipe=mpipe, step=step):
+                    o = mpipe(b, generator=gen)
+                    return step(o["inputs"], o)
 
-            with_pipe = _time_loop(mprefetch, consume_train, batches, sync)
-            results[f"{key}_train"] = only.rate
-            results[f"{key}_train_with_pipeline"] = with_pipe.rate
-            results[f"{key}_pipeline_cost_pct"] = 100.0 * (1.0 - with_pipe.rate / only.rate)
-            notes[f"{key}_train_with_pipeline"] = (f"cost {results[f'{key}_pipeline_cost_pct']:+.1f}%; main thread "
-                                                   f"waits {with_pipe.wait_ms:.1f} ms/batch for data")
-            notes[f"{key}_train"] = f"{only.busy_ms:.1f} ms/batch host time"
-            train_rows += [(f"{key}_train", f"{name} train step alone (bf16)", bs),
-                           (f"{key}_train_with_pipeline", f"{name} fed ({feeds[feed]})", bs)]
-            for r in train_rows[-2:]:
-                row(*r)
-            del mprefetch, mloader, model, fixed
+                mprefetch.stats.update(wait=0.0, pin=0.0, copy=0.0, batches=0)
+                with_pipe = _time_loop(mprefetch, consume_train, batches, sync)
+                results[f"{tag}_train"] = only.rate
+                results[f"{tag}_train_with_pipeline"] = with_pipe.rate
+                results[f"{tag}_pipeline_cost_pct"] = 100.0 * (1.0 - with_pipe.rate / only.rate)
+                notes[f"{tag}_train_with_pipeline"] = (f"cost {results[f'{tag}_pipeline_cost_pct']:+.1f}%; main "
+                                                       f"thread waits {with_pipe.wait_ms:.1f} ms/batch for data"
+                                                       + copy_note(mprefetch))
+                notes[f"{tag}_train"] = f"{only.busy_ms:.1f} ms/batch host time"
+                train_rows += [(f"{tag}_train", f"{name} train step alone (bf16, {mode})", bs),
+                               (f"{tag}_train_with_pipeline", f"{name} fed ({feeds[feed]}, {mode})", bs)]
+                for r in train_rows[-2:]:
+                    row(*r)
+                del model, step
+            del mprefetch, mloader, fixed
             torch.cuda.empty_cache()
 
     if "per_sample" in results:
@@ -356,7 +388,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         best = max(results["device_pipeline"], results.get("device_pipeline_nvjpeg", 0.0),
                    results.get("device_pipeline_unpinned", 0.0), results.get("device_pipeline_pooled", 0.0))
         out(f"target >= 5000 samples/s decode included: {'met' if best >= 5000 else 'NOT met'} ({best:.0f})")
-        for key in ("resnet50", "rtmpose_s"):
+        for key in ("resnet50", "rtmpose_s", "resnet50_eager", "rtmpose_s_eager"):
             if f"{key}_pipeline_cost_pct" not in results:
                 continue
             cost = results[f"{key}_pipeline_cost_pct"]

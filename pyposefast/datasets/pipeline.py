@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, fields
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -28,6 +29,7 @@ import cv2
 import numpy as np
 import torch
 
+from .._capture import capture_lock
 from .ragged import RaggedImages
 from .topdown_pipeline import IMAGENET_MEAN, IMAGENET_STD, NUM_DRAWS, TopdownBatchPipeline
 
@@ -269,15 +271,26 @@ class DevicePrefetcher:
     by nvjpeg (torchvision) in that thread, giving RGB images (build the pipeline with
     ``bgr_to_rgb=False``). On the CPU it passes batches through.
 
+    Pinning: batches that arrive pageable (a loader built with ``pin_memory=False``) are page-locked
+    in that thread before the copy (``pin=True``). That copy runs on all intra-op threads, where the
+    DataLoader's own pin thread copies with one: for 640x480 images (59 MB per batch of 64) the
+    single-threaded copy out of the workers' fresh shared memory capped the feed near 2,000
+    samples/s on the H100 host.
+
     Args:
         loader (iterable of TopdownBatch): e.g. :func:`build_topdown_loader`.
         device (str or torch.device): where the batches go.
         max_device_batches (int): raw batches resident on the device at once (>= 1). Defaults to 2.
         decode_jpeg (bool): decode encoded batches on the device (CUDA only). Defaults to False.
+        pin (bool): page-lock pageable batches in the copy thread (CUDA). Defaults to True.
+
+    Attributes:
+        stats (dict): the copy thread's seconds so far: ``'wait'`` (for the loader's next batch),
+            ``'pin'``, ``'copy'`` (launching the copies / nvjpeg decode), and ``'batches'``.
     """
 
     def __init__(self, loader: Iterable[TopdownBatch], device: Union[str, torch.device], *,
-                 max_device_batches: int = 2, decode_jpeg: bool = False) -> None:
+                 max_device_batches: int = 2, decode_jpeg: bool = False, pin: bool = True) -> None:
         self.loader = loader
         self.device = torch.device(device)
         if int(max_device_batches) < 1:
@@ -286,6 +299,8 @@ class DevicePrefetcher:
         self.decode_jpeg = bool(decode_jpeg)
         if self.decode_jpeg and self.device.type != "cuda":
             raise ValueError(f"decode_jpeg needs a CUDA device, got {self.device}")
+        self.pin = bool(pin)
+        self.stats: Dict[str, float] = {"wait": 0.0, "pin": 0.0, "copy": 0.0, "batches": 0}
 
     def __iter__(self) -> Iterator[TopdownBatch]:
         if self.device.type != "cuda":
@@ -299,6 +314,15 @@ class DevicePrefetcher:
             return decode_jpeg_batch(batch, self.device)
         return batch.to(self.device, non_blocking=True)
 
+    def _pinned(self, batch: TopdownBatch) -> TopdownBatch:
+        """``batch`` page-locked (multi-threaded copy) unless it already is, or is encoded for nvjpeg."""
+        images = getattr(batch, "images", None)
+        data = getattr(images, "data", None)
+        if (not self.pin or (self.decode_jpeg and getattr(batch, "encoded", False)) or not isinstance(data, Tensor)
+                or data.device.type != "cpu" or data.is_pinned()):
+            return batch
+        return batch.pin_memory()
+
     def _iter_cuda(self) -> Iterator[TopdownBatch]:
         stream = torch.cuda.Stream(self.device)
         slots = threading.Semaphore(self.max_device_batches)
@@ -310,18 +334,31 @@ class DevicePrefetcher:
         batches = iter(self.loader)
 
         def produce() -> None:
+            stats = self.stats
             try:
                 with torch.cuda.device(self.device):
-                    for cpu_batch in batches:
+                    while True:
+                        t0 = time.perf_counter()
+                        cpu_batch = next(batches, _END)
+                        if cpu_batch is _END:
+                            break
+                        t1 = time.perf_counter()
+                        cpu_batch = self._pinned(cpu_batch)
+                        t2 = time.perf_counter()
                         while not slots.acquire(timeout=0.05):
                             if stop.is_set():
                                 return
                         if stop.is_set():
                             return
-                        with torch.cuda.stream(stream):
+                        t3 = time.perf_counter()
+                        with capture_lock, torch.cuda.stream(stream):  # never during a graph capture
                             dev_batch = self._copy(cpu_batch)
                             ready = torch.cuda.Event()
                             ready.record(stream)
+                        stats["wait"] += t1 - t0
+                        stats["pin"] += t2 - t1
+                        stats["copy"] += time.perf_counter() - t3
+                        stats["batches"] += 1
                         lease = getattr(cpu_batch, "lease", None)
                         if lease is not None:  # a pool slot: reusable once the copy has completed
                             lease.release(ready)

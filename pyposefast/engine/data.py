@@ -144,11 +144,12 @@ def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int
     pin = device.type == "cuda" and torch.cuda.is_available()
     # own generator: the loader's base seed then never consumes the global torch RNG (exact resume)
     gen = torch.Generator().manual_seed(int(seed))
-    # pinned batches for asynchronous copies: by the collate without workers, else by the loader's
-    # pin thread in this process (pinning inside a worker is lost in the transfer)
+    # pinned batches for asynchronous copies: by the collate without workers, else by the
+    # DevicePrefetcher's copy thread (a multi-threaded copy; the loader's own pin thread copies with
+    # one, and pinning inside a worker is lost in the transfer)
     loader = torch.utils.data.DataLoader(
         TopdownDecodeDataset(records), batch_sampler=sampler, num_workers=int(num_workers),
-        collate_fn=TopdownCollate(records, pin_memory=pin and num_workers == 0), pin_memory=pin and num_workers > 0,
+        collate_fn=TopdownCollate(records, pin_memory=pin and num_workers == 0), pin_memory=False,
         persistent_workers=num_workers > 0, generator=gen,
         **({"prefetch_factor": int(prefetch_factor)} if prefetch_factor and num_workers > 0 else {}))
     if num_workers > 0:

@@ -16,6 +16,7 @@ from torch import nn
 
 from .data import loss_targets
 from .evaluate import autocast_context
+from .graphed_step import GraphedTrainStep
 from .schedules import build_optimizer
 
 __all__ = ["measure_training_throughput"]
@@ -37,7 +38,8 @@ def _batches(data: Any):
 
 def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int = 50, warmup: int = 10,
                                 amp: Optional[str] = None, optimizer: Optional[Dict[str, Any]] = None,
-                                cudnn_benchmark: bool = True, channels_last: bool = False) -> Dict[str, float]:
+                                cudnn_benchmark: bool = True, channels_last: bool = False,
+                                cuda_graph: bool = True) -> Dict[str, float]:
     """Samples/s of training steps with the data pipeline and with pre-made tensors.
 
     Args:
@@ -49,11 +51,15 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
         optimizer (dict, optional): :func:`build_optimizer` config; default AdamW.
         cudnn_benchmark (bool): set ``torch.backends.cudnn.benchmark``.
         channels_last (bool): NHWC model and inputs.
+        cuda_graph (bool): on CUDA, run each step as one captured CUDA graph
+            (:class:`~pyposefast.engine.graphed_step.GraphedTrainStep`; bf16 or fp32 only).
 
     Returns:
         dict: ``pipeline_samples_per_s``, ``model_samples_per_s``, ``pipeline_cost`` (fraction of
         the model-alone rate lost), ``batch_size``, ``iters``.
     """
+    if cuda_graph and amp == "fp16":
+        raise ValueError("cuda_graph needs amp None or 'bf16' (fp16 needs a grad scaler, which synchronises)")
     if iters < 1 or warmup < 0:
         raise ValueError(f"iters must be >= 1 and warmup >= 0, got {iters} and {warmup}")
     device = next(model.parameters()).device
@@ -63,19 +69,25 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
     if channels_last:
         model.to(memory_format=torch.channels_last)
     opt = build_optimizer(model, dict(optimizer or {"type": "adamw", "lr": 1e-4}))
-    names = None
+    graphed: Optional[GraphedTrainStep] = None
 
     def step(batch: Dict[str, Any]) -> None:
-        nonlocal names
-        if names is None:
+        nonlocal graphed
+        if graphed is None:
             names = list(loss_targets(model, batch))
-        inputs = batch["inputs"].contiguous(memory_format=torch.channels_last) if channels_last else batch["inputs"]
-        with autocast_context(device, amp):
-            losses = model.loss(inputs, **{k: batch[k] for k in names})
-        loss = sum(v for k, v in losses.items() if k.startswith("loss"))
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+
+            def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+                x = b["inputs"].contiguous(memory_format=torch.channels_last) if channels_last else b["inputs"]
+                return model.loss(x, **{k: b[k] for k in names})
+
+            graphed = GraphedTrainStep(model, opt, compute_loss, amp=amp if cuda_graph else None,
+                                       enabled=cuda_graph and device.type == "cuda")
+            graphed.names = names
+        if graphed.enabled:
+            graphed({"inputs": batch["inputs"], **{k: batch[k] for k in graphed.names}})
+            return
+        with autocast_context(device, amp):  # eager: any amp (no grad scaler: throughput only)
+            graphed({"inputs": batch["inputs"], **{k: batch[k] for k in graphed.names}})
 
     stream = _batches(train_data)
     first = next(stream)
