@@ -4,6 +4,7 @@
     python benchmarks/demo_speed.py --threads 2 --head concat          # the model as it was (concatenation)
     python benchmarks/demo_speed.py --threads 2 --workers 1            # decode in one worker process
     python benchmarks/demo_speed.py --threads 2 --fused-adamw          # torch's fused CPU AdamW
+    python benchmarks/demo_speed.py --threads 2 --skip-parts --compare --repeats 5   # concat vs fused, in turn
 
 The demo's model and data (``pyposefast.demo.FULL``: ResNet-18 width 16, multiscale head, 128x96,
 batch 16, light augmentation, channels-last, the cached synthetic COCO set). Two measurements:
@@ -143,6 +144,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0, help="decode workers of the Trainer runs")
     ap.add_argument("--fused-adamw", action="store_true", help="torch.optim.AdamW(fused=True)")
     ap.add_argument("--skip-parts", action="store_true")
+    ap.add_argument("--compare", action="store_true",
+                    help="Trainer runs of the concatenating and the fused head in turn (an A/B on a busy machine)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, head {args.head}, workers {args.workers}, "
@@ -154,6 +157,18 @@ def main() -> int:
         for k, v in parts.items():
             print(f"{k:<10} {v:>9.1f} {v / total:>6.1%}")
         print(f"{'sum':<10} {total:>9.1f}  ({16e3 / total:.0f} samples/s)", flush=True)
+    if args.compare:
+        series: Dict[str, List[float]] = {"concat": [], "fused": []}
+        for _ in range(args.repeats):
+            for head in series:
+                series[head].append(time_trainer(head, args.iters, args.workers, args.fused_adamw))
+                print(f"{head}: {series[head][-1]:.1f} samples/s", flush=True)
+        for head, r in series.items():
+            print(f"{head:<7} samples/s median {statistics.median(r):.1f} (min {min(r):.1f}, max {max(r):.1f})")
+        ratios = [f / c for c, f in zip(series["concat"], series["fused"])]
+        print(f"fused / concat per pair: " + " ".join(f"{x:.2f}" for x in ratios)
+              + f" (median {statistics.median(ratios):.2f})")
+        return 0
     rates = [time_trainer(args.head, args.iters, args.workers, args.fused_adamw) for _ in range(args.repeats)]
     print("Trainer samples/s: " + " ".join(f"{r:.1f}" for r in rates)
           + f"  (median {statistics.median(rates):.1f}, min {min(rates):.1f}, max {max(rates):.1f})")

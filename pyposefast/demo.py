@@ -98,10 +98,11 @@ class DemoSettings:
 
     The defaults come from ``benchmarks/demo_sweep.py`` (``benchmarks/results/h100-demo-sweep-*``):
     at equal CPU cost, width 16 at lr 5e-3 with a 50-iteration warm-up learned fastest (width 32 at
-    the earlier lr 1.5e-3: AP 0.20 after 8 epochs). With channels-last convolutions, 24 epochs take
-    7 min 44 s in all on 2 CPU cores (185 samples/s) and reach COCO AP 0.425 on the val split. Longer
-    schedules reach more (width 32 for 24 epochs: 0.45 on the H100), but not within the demo's
-    10 minutes on 2 cores.
+    the earlier lr 1.5e-3: AP 0.20 after 8 epochs). With channels-last convolutions, 24 epochs took
+    7 min 44 s in all on 2 CPU cores (185 samples/s) and reached COCO AP 0.425 on the val split; with
+    the multiscale head computed without its concatenation (the same function, 1.3-1.4x the training
+    rate: ``benchmarks/demo_speed.py --compare``), 7 min 6 s (210 samples/s median on a busy machine,
+    up to 240) and AP 0.436. Longer schedules reach more (width 32 for 24 epochs: 0.45 on the H100).
     """
 
     num_train: int = 1000  # synthetic training images (about 3.4 people each)
