@@ -139,7 +139,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (the demo machine has 2 cores)")
     ap.add_argument("--iters", type=int, default=60, help="timed iterations (batches of 16)")
-    ap.add_argument("--repeats", type=int, default=3, help="Trainer runs")
+    ap.add_argument("--repeats", type=int, default=3, help="Trainer runs (0: the parts only)")
     ap.add_argument("--head", choices=("fused", "concat"), default="fused")
     ap.add_argument("--workers", type=int, default=0, help="decode workers of the Trainer runs")
     ap.add_argument("--fused-adamw", action="store_true", help="torch.optim.AdamW(fused=True)")
@@ -147,6 +147,8 @@ def main() -> int:
     ap.add_argument("--compare", action="store_true",
                     help="Trainer runs of the concatenating and the fused head in turn (an A/B on a busy machine)")
     args = ap.parse_args()
+    if args.iters < 1 or args.repeats < 0 or args.threads < 1 or args.workers < 0:
+        ap.error("--iters and --threads must be >= 1, --repeats and --workers >= 0")
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, head {args.head}, workers {args.workers}, "
           f"fused AdamW {args.fused_adamw}", flush=True)
@@ -170,6 +172,8 @@ def main() -> int:
               + f" (median {statistics.median(ratios):.2f})")
         return 0
     rates = [time_trainer(args.head, args.iters, args.workers, args.fused_adamw) for _ in range(args.repeats)]
+    if not rates:  # --repeats 0: the parts only
+        return 0
     print("Trainer samples/s: " + " ".join(f"{r:.1f}" for r in rates)
           + f"  (median {statistics.median(rates):.1f}, min {min(rates):.1f}, max {max(rates):.1f})")
     return 0
