@@ -46,8 +46,8 @@ def demo_model(input_size: Tuple[int, int] = (96, 128), num_keypoints: int = 17,
         head (str): ``'heatmap'`` (SimpleBaseline: 3 deconvs, MSRAHeatmap), ``'multiscale'`` (the four
             ResNet stages resized to stride 4 and concatenated, as HRNetV2's head does, then a 1x1 and a
             3x3 conv of ``2 * width`` channels; MSRAHeatmap; computed without the concatenation by
-            :class:`~pyposefast.models.demo_head.MultiscaleHeatmapHead`, same function) or ``'simcc'`` (2 deconvs to stride 8, then
-            SimCC's per-axis classification, SimCCLabel split 2).
+            :class:`~pyposefast.models.demo_head.MultiscaleHeatmapHead`, same function) or ``'simcc'``
+            (2 deconvs to stride 8, then SimCC's per-axis classification, SimCCLabel split 2).
         unbiased (bool): heatmap heads: DARK (sub-pixel target centres and DARK decoding).
 
     Returns:

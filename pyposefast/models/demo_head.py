@@ -64,7 +64,8 @@ class MultiscaleHeatmapHead(HeatmapHead):
                  loss: Optional[nn.Module] = None, decoder: Any = None, align_corners: bool = False) -> None:
         channels = [int(c) for c in in_channels]
         if not channels or min(channels) <= 0:
-            raise ValueError(f"in_channels must be a non-empty sequence of positive channel counts, got {in_channels!r}")
+            raise ValueError(f"in_channels must be a non-empty sequence of positive channel counts, "
+                             f"got {in_channels!r}")
         if not conv_out_channels or not conv_kernel_sizes or int(conv_kernel_sizes[0]) != 1:
             raise ValueError("conv_out_channels and conv_kernel_sizes must describe at least one conv, the first "
                              f"with kernel 1 (the conv on the concatenation), got {conv_out_channels!r}, "
