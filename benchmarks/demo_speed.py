@@ -168,7 +168,7 @@ def main() -> int:
         for head, r in series.items():
             print(f"{head:<7} samples/s median {statistics.median(r):.1f} (min {min(r):.1f}, max {max(r):.1f})")
         ratios = [f / c for c, f in zip(series["concat"], series["fused"])]
-        print(f"fused / concat per pair: " + " ".join(f"{x:.2f}" for x in ratios)
+        print("fused / concat per pair: " + " ".join(f"{x:.2f}" for x in ratios)
               + f" (median {statistics.median(ratios):.2f})")
         return 0
     rates = [time_trainer(args.head, args.iters, args.workers, args.fused_adamw) for _ in range(args.repeats)]
