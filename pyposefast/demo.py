@@ -224,7 +224,7 @@ def _report(path: str, s: DemoSettings, metrics: Dict[str, float], facts: Dict[s
         f"- checkpoint: `{os.path.relpath(facts['checkpoint'], os.path.dirname(path))}`" if facts.get("checkpoint")
         else "- checkpoint: (none)",
         f"- training log: `{os.path.relpath(facts['log'], os.path.dirname(path))}`",
-        f"- numbers: `metrics.json`",
+        "- numbers: `metrics.json`",
         "",
         f"Settings: `{json.dumps(asdict(s))}`; {facts['platform']}.",
         "",
