@@ -114,7 +114,7 @@ class DemoSettings:
     augment: str = "light"  # "light": flip, shift, scale 0.75-1.25, rotation +-30 (p 0.3); "mmpose": MMPose's defaults
     sigma: float = 2.0  # demo_model target sigma
     unbiased: bool = False  # demo_model DARK targets and decoding
-    epochs: int = 24
+    epochs: int = 32
     batch_size: int = 16
     lr: float = 5e-3
     warmup_iters: int = 50
@@ -123,6 +123,7 @@ class DemoSettings:
     vis_images: int = 8  # validation images drawn by the inferencer
     seed: int = 0
     channels_last: bool = True  # NHWC: 20-35% faster convolutions on the CPU too
+    cache_images: bool = True  # decode each training image once (230 MB at 1000 x 320x240)
 
 
 FULL = DemoSettings()
@@ -288,14 +289,15 @@ def run_demo(work_dir: str = "pyposefast_demo", *, quick: bool = False, device: 
     model = demo_model(tuple(s.input_size), width=s.width, head=s.head, sigma=s.sigma, unbiased=s.unbiased)
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     train_data = TopdownTrainData(train_set, meta, model.head.decoder, tuple(s.input_size), s.batch_size,
-                                  num_workers=s.num_workers, device=dev, seed=s.seed, **_augmentation(s.augment))
+                                  num_workers=s.num_workers, device=dev, seed=s.seed, cache_images=s.cache_images,
+                                  **_augmentation(s.augment))
     val_data = TopdownValData(val_set, meta, tuple(s.input_size), 64, ann_file=val_set.ann_file,
                               num_workers=s.num_workers, device=dev)
     metric = CocoMetric(ann_file=val_set.ann_file)
     metric.dataset_meta = meta
     train_dir = os.path.join(work_dir, "train")
     trainer = Trainer(model, train_data, val_data, metric, work_dir=train_dir, max_epochs=s.epochs,
-                      optimizer={"type": "adamw", "lr": s.lr, "weight_decay": 0.01},
+                      optimizer={"type": "adamw", "lr": s.lr, "weight_decay": 0.01, "fused": True},
                       scheduler={"type": "cosine", "warmup_iters": s.warmup_iters, "warmup_ratio": 0.001,
                                  "min_lr_ratio": 0.0},
                       val_interval=s.val_interval, save_best="coco/AP", keep_last=1, seed=s.seed, device=dev,

@@ -56,13 +56,19 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
             ``keypoints_visible`` [1, K]), e.g. ``load_coco_keypoints(...).records``.
         encoded (bool): return the file's bytes (uint8 [L]) instead of decoding, for decoding on the
             device (nvjpeg, :meth:`TopdownBatchPipeline.decode_on_device`). Defaults to False.
+        cache_images (bool): keep each decoded image (per process: each worker has its own cache)
+            and return it again instead of decoding; for small datasets that fit in memory (the
+            demo's 1,000 320x240 images: 230 MB). The collate copies the pixels, so the cached
+            arrays are never modified. Defaults to False.
 
     Items are ``(image, index)``: ``image`` ndarray[H, W, 3] uint8 BGR (or the bytes).
     """
 
-    def __init__(self, records: Sequence[Dict[str, Any]], encoded: bool = False) -> None:
+    def __init__(self, records: Sequence[Dict[str, Any]], encoded: bool = False, cache_images: bool = False) -> None:
         self.records = records
         self.encoded = bool(encoded)
+        self.cache_images = bool(cache_images)
+        self._cache: Dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.records)
@@ -77,7 +83,12 @@ class TopdownDecodeDataset(torch.utils.data.Dataset):
                 return np.fromfile(path, dtype=np.uint8), i
             except OSError as e:
                 raise FileNotFoundError(f"cannot read image {path} (record {i}): {e}") from None
-        return decode_image(path, i), i
+        if not self.cache_images:
+            return decode_image(path, i), i
+        img = self._cache.get(path)
+        if img is None:
+            img = self._cache[path] = decode_image(path, i)
+        return img, i
 
 
 @dataclass

@@ -138,7 +138,8 @@ def _opencv_pool_down():
 
 
 def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int, device: torch.device,
-            seed: int, prefetch_factor: Optional[int] = None) -> torch.utils.data.DataLoader:
+            seed: int, prefetch_factor: Optional[int] = None,
+            cache_images: bool = False) -> torch.utils.data.DataLoader:
     """A decode-only loader with persistent workers, started here (on this thread, OpenCV's pool
     down) with no batches to prefetch; each epoch then sets ``sampler.batches`` and iterates."""
     pin = device.type == "cuda" and torch.cuda.is_available()
@@ -148,7 +149,7 @@ def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int
     # DevicePrefetcher's copy thread (a multi-threaded copy; the loader's own pin thread copies with
     # one, and pinning inside a worker is lost in the transfer)
     loader = torch.utils.data.DataLoader(
-        TopdownDecodeDataset(records), batch_sampler=sampler, num_workers=int(num_workers),
+        TopdownDecodeDataset(records, cache_images=cache_images), batch_sampler=sampler, num_workers=int(num_workers),
         collate_fn=TopdownCollate(records, pin_memory=pin and num_workers == 0), pin_memory=False,
         persistent_workers=num_workers > 0, generator=gen,
         **({"prefetch_factor": int(prefetch_factor)} if prefetch_factor and num_workers > 0 else {}))
@@ -182,6 +183,8 @@ class TopdownTrainData:
         use_udp (bool, optional): UDP warp matrices; default: whether the codec is a UDPHeatmap.
         target_keys (sequence of str, optional): keep only these targets (default: all the codec's).
         prefetch_factor (int, optional): batches each worker decodes ahead (``DataLoader``'s; 2).
+        cache_images (bool): decode each image once and keep it (``TopdownDecodeDataset``'s
+            ``cache_images``; small datasets only). Defaults to False.
         **pipeline_kwargs: more ``TopdownBatchPipeline`` arguments (``half_body``, ``padding``,
             ``use_dataset_keypoint_weights``, ``out_dtype`` ...).
 
@@ -195,7 +198,7 @@ class TopdownTrainData:
                  device: Optional[Union[str, torch.device]] = None, augment: bool = True, seed: int = 0,
                  drop_last: bool = True, shuffle: bool = True, use_udp: Optional[bool] = None,
                  target_keys: Optional[Sequence[str]] = None, prefetch_factor: Optional[int] = None,
-                 **pipeline_kwargs: Any) -> None:
+                 cache_images: bool = False, **pipeline_kwargs: Any) -> None:
         self.records = _records(records)
         if not self.records:
             raise ValueError("records is empty: no training samples")
@@ -215,6 +218,7 @@ class TopdownTrainData:
         self.use_udp = isinstance(codec, UDPHeatmap) if use_udp is None else bool(use_udp)
         self.target_keys = None if target_keys is None else list(target_keys)
         self.prefetch_factor = prefetch_factor
+        self.cache_images = bool(cache_images)
         kw = dict(train=self.augment, use_udp=self.use_udp)
         if not self.augment:
             kw.update(flip=None, half_body=None, bbox_transform=None)
@@ -282,7 +286,7 @@ class TopdownTrainData:
         self._sampler.batches = batches[skip:]
         if self._loader is None:
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed,
-                                   self.prefetch_factor)
+                                   self.prefetch_factor, self.cache_images)
         stream = iter(DevicePrefetcher(self._loader, device))
         try:
             for i, batch in enumerate(stream, start=skip):

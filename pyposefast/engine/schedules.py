@@ -15,8 +15,8 @@ from torch import nn
 __all__ = ["build_optimizer", "build_scheduler", "WarmupCosine", "WarmupMultiStep"]
 
 _OPTIMIZER_KEYS = {
-    "adamw": {"type", "lr", "weight_decay", "betas", "eps", "norm_decay_mult", "bias_decay_mult"},
-    "adam": {"type", "lr", "weight_decay", "betas", "eps", "norm_decay_mult", "bias_decay_mult"},
+    "adamw": {"type", "lr", "weight_decay", "betas", "eps", "norm_decay_mult", "bias_decay_mult", "fused"},
+    "adam": {"type", "lr", "weight_decay", "betas", "eps", "norm_decay_mult", "bias_decay_mult", "fused"},
     "sgd": {"type", "lr", "weight_decay", "momentum", "nesterov", "dampening", "norm_decay_mult", "bias_decay_mult"},
 }
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm)
@@ -80,8 +80,9 @@ def build_optimizer(model: nn.Module, cfg: Dict[str, Any]) -> torch.optim.Optimi
         return torch.optim.SGD(groups, lr=lr, momentum=float(cfg.get("momentum", 0.9)), weight_decay=wd,
                                nesterov=bool(cfg.get("nesterov", False)), dampening=float(cfg.get("dampening", 0.0)))
     cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+    fused = cfg.get("fused")  # None: torch's default (a per-parameter loop on the CPU, foreach on CUDA)
     return cls(groups, lr=lr, weight_decay=wd, betas=tuple(cfg.get("betas", (0.9, 0.999))),
-               eps=float(cfg.get("eps", 1e-8)))
+               eps=float(cfg.get("eps", 1e-8)), fused=None if fused is None else bool(fused))
 
 
 class _Warmup:

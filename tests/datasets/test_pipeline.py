@@ -93,3 +93,23 @@ def test_missing_image_names_file_and_record(records):
 def test_pipeline_needs_metainfo():
     with pytest.raises(ValueError, match="flip_indices is required"):
         TopdownBatchPipeline((48, 64))
+
+
+def test_decode_cache_returns_the_same_pixels_and_decodes_once(records, monkeypatch):
+    import pyposefast.datasets.pipeline as P
+
+    plain = TopdownDecodeDataset(records)
+    cached = TopdownDecodeDataset(records, cache_images=True)
+    calls = []
+    real = P.decode_image
+    monkeypatch.setattr(P, "decode_image", lambda path, i: calls.append(path) or real(path, i))
+    first = [cached[i] for i in range(len(records))]
+    again = [cached[i] for i in range(len(records))]
+    assert len(calls) == len({r["img_path"] for r in records})  # one decode per file
+    for (a, ia), (b, ib), i in zip(first, again, range(len(records))):
+        want, _ = plain[i]
+        assert ia == ib == i and a is b and np.array_equal(a, want)
+    # the collate copies the pixels: a batch never aliases the cache
+    batch = TopdownCollate(records[:2])([cached[0], cached[1]])
+    batch.images.data.zero_()
+    assert np.array_equal(cached[0][0], plain[0][0])
