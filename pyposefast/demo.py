@@ -114,7 +114,7 @@ class DemoSettings:
     augment: str = "light"  # "light": flip, shift, scale 0.75-1.25, rotation +-30 (p 0.3); "mmpose": MMPose's defaults
     sigma: float = 2.0  # demo_model target sigma
     unbiased: bool = False  # demo_model DARK targets and decoding
-    epochs: int = 32
+    epochs: int = 36
     batch_size: int = 16
     lr: float = 5e-3
     warmup_iters: int = 50

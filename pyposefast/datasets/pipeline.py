@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import torch
 
-from .._capture import capture_lock
+from .._capture import capture_gate
 from .ragged import RaggedImages
 from .topdown_pipeline import IMAGENET_MEAN, IMAGENET_STD, NUM_DRAWS, TopdownBatchPipeline
 
@@ -294,6 +294,13 @@ class DevicePrefetcher:
         max_device_batches (int): raw batches resident on the device at once (>= 1). Defaults to 2.
         decode_jpeg (bool): decode encoded batches on the device (CUDA only). Defaults to False.
         pin (bool): page-lock pageable batches in the copy thread (CUDA). Defaults to True.
+        more_loaders (sequence of iterables): further sources, each read by a thread of its own
+            (CUDA); batches are handed over as they become ready, so the order across sources is
+            not fixed (not for exactly reproducible training). The use: mixed decoding, a loader of
+            decoded images (CPU workers) beside one of encoded images (nvjpeg), so that the host's
+            cores and the GPU's decoder both feed the pipeline.
+        decode_to_bgr (bool): nvjpeg output in OpenCV's BGR order (as the CPU-decoded batches,
+            for a pipeline built with ``bgr_to_rgb=True``). Defaults to False (RGB).
 
     Attributes:
         stats (dict): the copy thread's seconds so far: ``'wait'`` (for the loader's next batch),
@@ -301,7 +308,8 @@ class DevicePrefetcher:
     """
 
     def __init__(self, loader: Iterable[TopdownBatch], device: Union[str, torch.device], *,
-                 max_device_batches: int = 2, decode_jpeg: bool = False, pin: bool = True) -> None:
+                 max_device_batches: int = 2, decode_jpeg: bool = False, pin: bool = True,
+                 more_loaders: Sequence[Iterable[TopdownBatch]] = (), decode_to_bgr: bool = False) -> None:
         self.loader = loader
         self.device = torch.device(device)
         if int(max_device_batches) < 1:
@@ -311,18 +319,24 @@ class DevicePrefetcher:
         if self.decode_jpeg and self.device.type != "cuda":
             raise ValueError(f"decode_jpeg needs a CUDA device, got {self.device}")
         self.pin = bool(pin)
+        self.more_loaders = list(more_loaders)
+        self.decode_to_bgr = bool(decode_to_bgr)
+        if self.more_loaders and self.max_device_batches < len(self.more_loaders) + 1:
+            raise ValueError(f"max_device_batches ({self.max_device_batches}) must be at least the number of "
+                             f"sources ({len(self.more_loaders) + 1})")
         self.stats: Dict[str, float] = {"wait": 0.0, "pin": 0.0, "copy": 0.0, "batches": 0}
 
     def __iter__(self) -> Iterator[TopdownBatch]:
         if self.device.type != "cuda":
-            for b in self.loader:
-                yield b.to(self.device)
+            for src in [self.loader] + self.more_loaders:
+                for b in src:
+                    yield b.to(self.device)
             return
         yield from self._iter_cuda()
 
     def _copy(self, batch: TopdownBatch) -> TopdownBatch:
         if self.decode_jpeg and getattr(batch, "encoded", False):
-            return decode_jpeg_batch(batch, self.device)
+            return decode_jpeg_batch(batch, self.device, bgr=self.decode_to_bgr)
         return batch.to(self.device, non_blocking=True)
 
     def _pinned(self, batch: TopdownBatch) -> TopdownBatch:
@@ -335,17 +349,18 @@ class DevicePrefetcher:
         return batch.pin_memory()
 
     def _iter_cuda(self) -> Iterator[TopdownBatch]:
-        stream = torch.cuda.Stream(self.device)
+        sources = [self.loader] + list(self.more_loaders)
         slots = threading.Semaphore(self.max_device_batches)
         handoff: "queue.Queue[Any]" = queue.Queue()
         stop = threading.Event()
 
-        # the loader's workers start here, on the calling (main) thread: starting worker processes
+        # the loaders' workers start here, on the calling (main) thread: starting worker processes
         # from the copy thread hung on the H100 machine (a forkserver launch that never returned)
-        batches = iter(self.loader)
+        iterators = [iter(src) for src in sources]
 
-        def produce() -> None:
+        def produce(batches: Iterator[Any]) -> None:
             stats = self.stats
+            stream = torch.cuda.Stream(self.device)
             try:
                 with torch.cuda.device(self.device):
                     while True:
@@ -362,7 +377,8 @@ class DevicePrefetcher:
                         if stop.is_set():
                             return
                         t3 = time.perf_counter()
-                        with capture_lock, torch.cuda.stream(stream):  # never during a graph capture
+                        # never during a CUDA-graph capture (see pyposefast._capture)
+                        with capture_gate.copying(), torch.cuda.stream(stream):
                             dev_batch = self._copy(cpu_batch)
                             ready = torch.cuda.Event()
                             ready.record(stream)
@@ -378,9 +394,12 @@ class DevicePrefetcher:
             except BaseException as e:  # re-raised on the consumer's thread
                 handoff.put(_LoaderFailure(e))
 
-        thread = threading.Thread(target=produce, name="DevicePrefetcher", daemon=True)
-        thread.start()
+        threads = [threading.Thread(target=produce, args=(it,), name=f"DevicePrefetcher-{i}", daemon=True)
+                   for i, it in enumerate(iterators)]
+        for thread in threads:
+            thread.start()
         holding = False
+        running = len(threads)
         try:
             while True:
                 if holding:  # the previous batch is no longer ours: its slot may be refilled
@@ -388,7 +407,10 @@ class DevicePrefetcher:
                     holding = False
                 item = handoff.get()
                 if item is _END:
-                    return
+                    running -= 1
+                    if running == 0:
+                        return
+                    continue
                 if isinstance(item, _LoaderFailure):
                     raise item.error
                 batch, ready = item
@@ -400,15 +422,16 @@ class DevicePrefetcher:
                 yield batch
         finally:
             stop.set()
-            for _ in range(self.max_device_batches):
+            for _ in range(self.max_device_batches + len(threads)):
                 slots.release()
-            # the thread may be waiting for the loader's next batch: let it finish before the loader
+            # the threads may be waiting for a loader's next batch: let them finish before the loader
             # is iterated again (a persistent-workers DataLoader resets the same iterator)
-            thread.join(timeout=60.0)
-            if thread.is_alive():
-                import warnings
+            for thread in threads:
+                thread.join(timeout=60.0)
+                if thread.is_alive():
+                    import warnings
 
-                warnings.warn("DevicePrefetcher: the loader thread did not stop within 60 s", RuntimeWarning)
+                    warnings.warn("DevicePrefetcher: a loader thread did not stop within 60 s", RuntimeWarning)
 
 
 def _device_tensors(batch: Any) -> List[Tensor]:
@@ -423,15 +446,16 @@ def _device_tensors(batch: Any) -> List[Tensor]:
     return [t for t in out if t.is_cuda]
 
 
-def decode_jpeg_batch(batch: TopdownBatch, device: Union[str, torch.device]) -> TopdownBatch:
+def decode_jpeg_batch(batch: TopdownBatch, device: Union[str, torch.device], bgr: bool = False) -> TopdownBatch:
     """Decode a CPU batch of JPEG bytes with nvjpeg (``torchvision.io.decode_jpeg``) onto ``device``.
 
     Args:
         batch (TopdownBatch): ``encoded`` batch on the CPU (``images`` holds the files' bytes).
         device (str or torch.device): a CUDA device.
+        bgr (bool): channels in BGR order (as OpenCV decodes) instead of RGB. Defaults to False.
 
     Returns:
-        TopdownBatch: RGB HWC uint8 images and the annotations on ``device`` (``encoded`` False).
+        TopdownBatch: RGB (or BGR) HWC uint8 images and the annotations on ``device`` (``encoded`` False).
     """
     try:
         from torchvision.io import decode_jpeg  # optional dependency
@@ -444,7 +468,7 @@ def decode_jpeg_batch(batch: TopdownBatch, device: Union[str, torch.device]) -> 
     offsets, sizes = images.cpu_offsets.tolist(), images.cpu_sizes.tolist()
     data = [images.data[o:o + h * w] for o, (h, w) in zip(offsets, sizes)]
     decoded = decode_jpeg(data, device=device)
-    rgb = RaggedImages.from_images([d.permute(1, 2, 0) for d in decoded])
+    rgb = RaggedImages.from_images([(d.flip(0) if bgr else d).permute(1, 2, 0) for d in decoded])
     rest = TopdownBatch(batch.images, batch.bbox, batch.keypoints, batch.keypoints_visible, batch.bbox_score,
                         batch.index, False).to(device, non_blocking=True)
     rest.images = RaggedImages(rgb.data, rgb.offsets.to(device, non_blocking=True),

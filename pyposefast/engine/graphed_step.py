@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .._capture import capture_lock
+from .._capture import capture_gate
 
 __all__ = ["GraphedTrainStep"]
 
@@ -189,9 +189,9 @@ class GraphedTrainStep:
         graph = torch.cuda.CUDAGraph()
         self.optimizer.zero_grad(set_to_none=True)  # gradients are allocated inside the graph
         try:
-            # thread_local: a data-loading thread may copy and allocate meanwhile (capture_lock keeps
-            # our own prefetcher out of the way)
-            with capture_lock, torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            # thread_local: a data-loading thread may run meanwhile (capture_gate holds our own
+            # prefetchers' copies back)
+            with capture_gate.capturing(), torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 outputs = self._step(inputs)
         finally:
             for g, value in zip(self.optimizer.param_groups, floats):

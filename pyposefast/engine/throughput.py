@@ -139,6 +139,7 @@ def _main(argv: Optional[list] = None) -> None:
     ap.add_argument("--num-images", type=int, default=300)
     ap.add_argument("--device", default=None)
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--eager", action="store_true", help="launch steps op by op (default on CUDA: one CUDA graph)")
     args = ap.parse_args(argv)
     root = args.data_root or os.path.join(tempfile.gettempdir(), "pyposefast_throughput_synthetic")
     paths = generate_synthetic_coco(root, num_train=args.num_images, num_val=1, seed=0)
@@ -152,20 +153,22 @@ def _main(argv: Optional[list] = None) -> None:
         return model, data
 
     model, data = fresh()
+    graph = not args.eager and device.type == "cuda" and args.amp != "fp16"
     out: Dict[str, Any] = measure_training_throughput(model, data, iters=args.iters, warmup=args.warmup, amp=args.amp,
-                                                      channels_last=args.channels_last)
+                                                      channels_last=args.channels_last, cuda_graph=graph)
     model, data = fresh()
     iters = len(data)
     epochs = -(-(args.iters + args.warmup) // iters)
     with tempfile.TemporaryDirectory() as work_dir:
         Trainer(model, data, work_dir=work_dir, max_epochs=epochs, amp=args.amp, log_interval=10, progress=False,
                 tensorboard=False, save_best=None, device=device, channels_last=args.channels_last,
-                cudnn_benchmark=True, scheduler={"type": "cosine", "warmup_iters": 0}).fit()
+                cudnn_benchmark=True, scheduler={"type": "cosine", "warmup_iters": 0}, cuda_graph=graph).fit()
         with open(os.path.join(work_dir, "log.jsonl")) as f:
             rates = [json.loads(line)["samples_per_s"] for line in f if '"train"' in line]
     rates = rates[max(1, args.warmup // 10):] or rates
     out.update(trainer_samples_per_s=statistics.median(rates), model=args.model, amp=args.amp, device=str(device),
-               num_workers=args.num_workers, people=len(records.records), channels_last=args.channels_last)
+               num_workers=args.num_workers, people=len(records.records), channels_last=args.channels_last,
+               cuda_graph=graph)
     out["trainer_cost"] = 1.0 - out["trainer_samples_per_s"] / out["model_samples_per_s"]
     print(json.dumps(out, indent=1))
 

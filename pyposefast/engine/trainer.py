@@ -33,6 +33,7 @@ from .distributed import (all_gather_objects, barrier, default_device, get_rank,
                           is_main_process)
 from .ema import ModelEMA
 from .evaluate import autocast_context, evaluate
+from .graphed_step import GraphedTrainStep
 from .logging import JsonlLogger, ProgressBar, ScalarWriter, format_eta
 from .schedules import build_optimizer, build_scheduler
 
@@ -101,6 +102,11 @@ class Trainer:
         cudnn_benchmark (bool): ``torch.backends.cudnn.benchmark`` (autotuned, not deterministic).
         val_amp (str, optional): autocast of the validation passes; default None (float32: reduced
             precision heatmaps cost sub-pixel accuracy in the decode).
+        cuda_graph (bool): run each training step (forward, loss, backward, clipping, optimiser
+            step) as one CUDA graph per batch shape (:class:`~pyposefast.engine.graphed_step.
+            GraphedTrainStep`): the host no longer limits the step. Needs CUDA, Adam/AdamW, ``amp``
+            None or ``'bf16'``, ``accumulate=1`` and one process. The schedule and EMA run eagerly
+            between steps. Defaults to False.
 
     Raises:
         ValueError: a bad argument (named).
@@ -115,7 +121,8 @@ class Trainer:
                  device: Optional[Union[str, torch.device]] = None, sync_bn: bool = False, log_interval: int = 10,
                  progress: bool = True, tensorboard: bool = True, checkpoint_interval: Optional[int] = None,
                  find_unused_parameters: bool = False, max_iters_per_epoch: Optional[int] = None,
-                 channels_last: bool = False, cudnn_benchmark: bool = False, val_amp: Optional[str] = None) -> None:
+                 channels_last: bool = False, cudnn_benchmark: bool = False, val_amp: Optional[str] = None,
+                 cuda_graph: bool = False) -> None:
         if not isinstance(model, nn.Module) or not hasattr(model, "loss"):
             raise TypeError(f"model must be an nn.Module with loss(inputs, **targets), got {type(model).__name__}")
         for name, v in (("max_epochs", max_epochs), ("accumulate", accumulate), ("val_interval", val_interval),
@@ -180,6 +187,18 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.loss_forward = nn.parallel.DistributedDataParallel(
                 self.loss_forward, device_ids=ids, find_unused_parameters=find_unused_parameters)
+        self.cuda_graph = bool(cuda_graph)
+        self._graph_step: Optional[GraphedTrainStep] = None
+        if self.cuda_graph:
+            why = [w for w, bad in (
+                (f"a CUDA device (got {self.device})", self.device.type != "cuda"),
+                (f"amp None or 'bf16' (got {amp!r}: fp16's grad scaler synchronises)", amp == "fp16"),
+                (f"accumulate=1 (got {accumulate})", self.accumulate != 1),
+                ("one process (DDP's all-reduce is not captured here)", self.distributed),
+                (f"Adam or AdamW (got {type(self.optimizer).__name__})",
+                 not isinstance(self.optimizer, (torch.optim.Adam, torch.optim.AdamW)))) if bad]
+            if why:
+                raise ValueError("cuda_graph=True needs " + "; ".join(why))
         self.main = is_main_process()
         self.progress_enabled, self.tensorboard_enabled = bool(progress), bool(tensorboard)
         # run state (saved in checkpoints)
@@ -276,6 +295,26 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.model)
         return norm
+
+    def _graphed_iteration(self, epoch: int, it: int, batch: Dict[str, Any]) -> Optional[torch.Tensor]:
+        """One iteration through the captured step; then the schedule and EMA (eagerly)."""
+        if self._graph_step is None:  # made on first use: after a resume has loaded the optimiser
+            def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+                x = b["inputs"].contiguous(memory_format=torch.channels_last) if self.channels_last else b["inputs"]
+                return self.model.loss(x, **{k: v for k, v in b.items() if k != "inputs"})
+
+            self._graph_step = GraphedTrainStep(self.model, self.optimizer, compute_loss, amp=self.amp,
+                                                grad_clip=self.grad_clip)
+        out = self._graph_step({"inputs": batch["inputs"], **self._targets(batch)})
+        losses = {"loss": out["loss"], **{k: v for k, v in out.items() if k.startswith("loss") and k != "loss"}}
+        self._pending.append(((epoch, it, self.global_iter), losses))  # "loss" first: the NaN check reads it
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        self.global_iter += 1
+        self.iter_in_epoch = it + 1
+        self._bar.update(1)
+        return out.get("grad_norm")
 
     def _pending_losses(self) -> Dict[str, np.ndarray]:
         """The pending per-iteration losses on the host ([n] per key), averaged over the ranks;
@@ -419,6 +458,17 @@ class Trainer:
         norm = None
         for it, batch in enumerate(self.train_data, start=start):
             last_in_epoch = it + 1 == self.iters_per_epoch
+            if self.cuda_graph:
+                norm = self._graphed_iteration(epoch, it, batch)
+                if (it + 1) % self.log_interval == 0 or last_in_epoch:
+                    self._log(epoch, it, norm)
+                if (not last_in_epoch and self.checkpoint_interval
+                        and self.global_iter % self.checkpoint_interval == 0):
+                    self._log(epoch, it, norm)
+                    self.save(f"iter_{self.global_iter}.pt")
+                if last_in_epoch:
+                    break
+                continue
             do_step = (it + 1) % self.accumulate == 0 or last_in_epoch
             sync = contextlib.nullcontext() if do_step or not self.distributed else self.loss_forward.no_sync()
             with sync:

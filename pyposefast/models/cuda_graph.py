@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import Tensor
 
-from .._capture import capture_lock
+from .._capture import capture_gate
 from ..datasets.ragged import RaggedImages
 
 __all__ = ["StaticGraph"]
@@ -94,7 +94,7 @@ class StaticGraph:
             torch.cuda.synchronize()
             self.graph = torch.cuda.CUDAGraph()
             # thread_local: a data-loading thread (DevicePrefetcher) may allocate and copy meanwhile
-            with capture_lock, torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+            with capture_gate.capturing(), torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
                 self.static_outputs = fn(*self.static_args)
             torch.cuda.synchronize()
 

@@ -138,3 +138,46 @@ def test_worker_init_lowers_the_workers_priority(monkeypatch):
     monkeypatch.setenv("PYPOSEFAST_WORKER_NICE", "high")
     with pytest.raises(ValueError, match="PYPOSEFAST_WORKER_NICE"):
         P.loader_worker_init(0)
+
+
+def test_prefetcher_several_sources_on_cpu(records):
+    a = list(build_topdown_loader(records, 2, 0, shuffle=False))
+    b = list(build_topdown_loader(records[:3], 3, 0, shuffle=False))
+    got = list(DevicePrefetcher(a, "cpu", more_loaders=[b]))
+    assert [g.index.tolist() for g in got] == [x.index.tolist() for x in a + b]
+    with pytest.raises(ValueError, match="at least the number of sources"):
+        DevicePrefetcher(a, "cpu", more_loaders=[b, b])  # 3 sources, 2 device batches
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_cuda_prefetcher_several_sources(records):
+    """One thread per source: every batch of every source arrives once, with its content."""
+    a = list(build_topdown_loader(records, 2, 0, shuffle=False))  # pageable: pinned by the prefetcher
+    b = list(build_topdown_loader(records, 3, 0, shuffle=False, pin_memory=True))
+    got = list(DevicePrefetcher(a, "cuda", more_loaders=[b], max_device_batches=3))
+    assert len(got) == len(a) + len(b)
+    want = {(len(x), tuple(x.index.tolist())): x for x in a + b}
+    seen = set()
+    for g in got:
+        key = (len(g), tuple(g.index.cpu().tolist()))
+        assert key in want and key not in seen
+        seen.add(key)
+        assert torch.equal(want[key].images.data, g.images.data.cpu())
+        assert torch.equal(want[key].bbox, g.bbox.cpu())
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_nvjpeg_bgr_order(records):
+    pytest.importorskip("torchvision")
+    from pyposefast.datasets.pipeline import decode_jpeg_batch
+
+    enc = next(iter(build_topdown_loader(records, 2, 0, shuffle=False, encoded=True)))
+    rgb = decode_jpeg_batch(enc, "cuda")
+    bgr = decode_jpeg_batch(enc, "cuda", bgr=True)
+    for i in range(len(enc)):
+        assert torch.equal(rgb.images.image(i).flip(-1), bgr.images.image(i))
+    # close to OpenCV's decoding (two JPEG decoders: small differences only)
+    cv = cv2.imread(records[int(enc.index[0])]["img_path"], cv2.IMREAD_COLOR)
+    assert np.abs(bgr.images.image(0).cpu().numpy().astype(int) - cv.astype(int)).mean() < 3.0

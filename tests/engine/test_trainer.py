@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,6 +130,8 @@ def test_argument_errors(synthetic, tmp_path):
         Trainer(tiny_model(), _train(synthetic, batch=1000), **kw)
     with pytest.raises(TypeError, match="loss"):
         Trainer(torch.nn.Linear(2, 2), _train(synthetic), **kw)
+    with pytest.raises(ValueError, match=r"cuda_graph=True needs a CUDA device.*accumulate=1"):
+        Trainer(tiny_model(), _train(synthetic), cuda_graph=True, accumulate=2, **kw)
     with pytest.raises(FileNotFoundError, match="nope.pt"):
         Trainer(tiny_model(), _train(synthetic), **kw).fit(resume=str(tmp_path / "nope.pt"))
     trainer = Trainer(tiny_model(), _train(synthetic), _val(synthetic), CocoMetric(ann_file=synthetic["val_ann"]),
@@ -153,3 +156,33 @@ def test_fit_on_cuda(synthetic, tmp_path, amp):
                       CocoMetric(ann_file=synthetic["val_ann"]), work_dir=str(tmp_path), max_epochs=3, amp=amp,
                       ema_decay=0.9, grad_clip=1.0, progress=False, device="cuda").fit(resume=True)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_cuda_graph_trains_like_eager(synthetic, tmp_path):
+    """Trainer(cuda_graph=True): the same losses as eager steps (the same batches and draws, the
+    capture's warm-up undone), schedule and EMA applied, checkpoints resume in eager mode."""
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        runs = {}
+        for graph in (False, True):
+            work = tmp_path / f"graph{int(graph)}"
+            trainer = Trainer(tiny_model(), _train(synthetic, device="cuda"), work_dir=str(work), max_epochs=2,
+                              ema_decay=0.9, grad_clip=1.0, log_interval=1, progress=False, tensorboard=False,
+                              save_best=None, device="cuda", cuda_graph=graph,
+                              optimizer={"type": "adamw", "lr": 1e-3}, scheduler={"type": "cosine", "warmup_iters": 3})
+            trainer.fit()
+            runs[graph] = [r["loss"] for r in _records(work) if r["type"] == "train"]
+            if graph:
+                assert trainer._graph_step is not None and trainer._graph_step.captures >= 1
+                resumed = Trainer(tiny_model(), _train(synthetic, device="cuda"), work_dir=str(work), max_epochs=3,
+                                  progress=False, tensorboard=False, save_best=None, device="cuda", ema_decay=0.9,
+                                  optimizer={"type": "adamw", "lr": 1e-3}).fit(resume=True)
+                assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+        assert len(runs[True]) == len(runs[False]) > 2
+        np.testing.assert_allclose(runs[True], runs[False], rtol=1e-3, atol=1e-6)
+    finally:
+        torch.backends.cudnn.deterministic = False
+        torch.backends.cudnn.allow_tf32 = True
