@@ -66,6 +66,9 @@ VARIANTS = {
     "w16_lr5_e14_wu50": {"width": 16, "lr": 5e-3, "epochs": 14, "warmup_iters": 50},
     "w16_lr5_e14_mmaug": {"width": 16, "lr": 5e-3, "epochs": 14, "augment": "mmpose"},
     "w12": {"width": 12},
+    # after the CPU speed-ups (about 270 samples/s on 2 cores): 36 epochs in about 8.5 minutes
+    "e36": {"epochs": 36},
+    "e36_lr8": {"epochs": 36, "lr": 8e-3},
 }
 
 

@@ -298,7 +298,8 @@ class DevicePrefetcher:
             (CUDA); batches are handed over as they become ready, so the order across sources is
             not fixed (not for exactly reproducible training). The use: mixed decoding, a loader of
             decoded images (CPU workers) beside one of encoded images (nvjpeg), so that the host's
-            cores and the GPU's decoder both feed the pipeline.
+            cores and the GPU's decoder both feed the pipeline. Experimental: its one H100 training
+            run with two persistent-worker loaders hung in a loader's reset (not yet understood).
         decode_to_bgr (bool): nvjpeg output in OpenCV's BGR order (as the CPU-decoded batches,
             for a pipeline built with ``bgr_to_rgb=True``). Defaults to False (RGB).
 

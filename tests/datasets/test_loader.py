@@ -178,6 +178,9 @@ def test_nvjpeg_bgr_order(records):
     bgr = decode_jpeg_batch(enc, "cuda", bgr=True)
     for i in range(len(enc)):
         assert torch.equal(rgb.images.image(i).flip(-1), bgr.images.image(i))
-    # close to OpenCV's decoding (two JPEG decoders: small differences only)
-    cv = cv2.imread(records[int(enc.index[0])]["img_path"], cv2.IMREAD_COLOR)
-    assert np.abs(bgr.images.image(0).cpu().numpy().astype(int) - cv.astype(int)).mean() < 3.0
+    # BGR is OpenCV's order: much closer to its decoding than RGB (two JPEG decoders differ a little,
+    # most at the synthetic figures' sharp colour edges: about 4 grey levels on average here)
+    cv = cv2.imread(records[int(enc.index[0])]["img_path"], cv2.IMREAD_COLOR).astype(int)
+    d_bgr = np.abs(bgr.images.image(0).cpu().numpy().astype(int) - cv).mean()
+    d_rgb = np.abs(rgb.images.image(0).cpu().numpy().astype(int) - cv).mean()
+    assert d_bgr < 8.0 and d_bgr < 0.5 * d_rgb

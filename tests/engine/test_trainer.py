@@ -169,6 +169,7 @@ def test_cuda_graph_trains_like_eager(synthetic, tmp_path):
         runs = {}
         for graph in (False, True):
             work = tmp_path / f"graph{int(graph)}"
+            torch.manual_seed(0)  # the same initial weights for both runs
             trainer = Trainer(tiny_model(), _train(synthetic, device="cuda"), work_dir=str(work), max_epochs=2,
                               ema_decay=0.9, grad_clip=1.0, log_interval=1, progress=False, tensorboard=False,
                               save_best=None, device="cuda", cuda_graph=graph,
