@@ -102,7 +102,11 @@ class DemoSettings:
     7 min 44 s in all on 2 CPU cores (185 samples/s) and reached COCO AP 0.425 on the val split; with
     the multiscale head computed without its concatenation (the same function, 1.3-1.4x the training
     rate: ``benchmarks/demo_speed.py --compare``), 7 min 6 s (210 samples/s median on a busy machine,
-    up to 240) and AP 0.436. Longer schedules reach more (width 32 for 24 epochs: 0.45 on the H100).
+    up to 240) and AP 0.436. With fused AdamW and the decoded-image cache as well (265-270 samples/s),
+    32 epochs took 7 min 27 s (AP 0.476) and 36 epochs 8 min 36 s (AP 0.493, measured beside other
+    work on the same 2 cores); at 36 epochs lr 8e-3 reached AP 0.508 (``demo_sweep.py --variants
+    e36_lr8``). 36 epochs at lr 8e-3 is the default: ``pyposefast demo`` with a fresh dataset took
+    8 min 14 s in all and reached AP 0.503 (``benchmarks/results/cpu2core-demo-2026-11-25.md``).
     """
 
     num_train: int = 1000  # synthetic training images (about 3.4 people each)
@@ -116,7 +120,7 @@ class DemoSettings:
     unbiased: bool = False  # demo_model DARK targets and decoding
     epochs: int = 36
     batch_size: int = 16
-    lr: float = 5e-3
+    lr: float = 8e-3
     warmup_iters: int = 50
     num_workers: int = 0  # decoding in the main process (small images; no worker start-up)
     val_interval: int = 12  # validation epochs for the curve (and always after the last)
