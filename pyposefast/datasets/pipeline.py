@@ -534,7 +534,7 @@ def build_topdown_loader(records: List[Dict[str, Any]], batch_size: int, num_wor
         sampler = SlotBatchSampler(batch_sampler, pool)
         loader = torch.utils.data.DataLoader(
             dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=TopdownCollate(records, pool=pool),
-            pin_memory=False, persistent_workers=num_workers > 0,
+            pin_memory=False, persistent_workers=num_workers > 0, generator=gen,
             multiprocessing_context=multiprocessing_context if num_workers > 0 else None, **extra)
         return PooledLoader(loader, pool)
     if batch_sampler is not None:

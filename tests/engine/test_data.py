@@ -126,6 +126,12 @@ def test_bad_arguments(synthetic):
         TopdownTrainData(synthetic["train"], "coco", None, INPUT_SIZE, 4)
     with pytest.raises(TypeError, match="records"):
         TopdownTrainData("train.json", "coco", tiny_codec(), INPUT_SIZE, 4)
+    with pytest.raises(ValueError, match="reuse_buffers must be"):
+        _data(synthetic, tiny_codec(), num_workers=1, reuse_buffers=(640,))
+    with pytest.raises(ValueError, match="num_workers >= 1"):
+        _data(synthetic, tiny_codec(), reuse_buffers=(640, 480))
+    with pytest.raises(ValueError, match="cache_images"):
+        _data(synthetic, tiny_codec(), num_workers=1, reuse_buffers=(640, 480), cache_images=True)
     with pytest.raises(ValueError, match="bbox_file needs ann_file"):
         TopdownValData(synthetic["val"], "coco", INPUT_SIZE, 4, bbox_file="dets.json")
 
@@ -171,6 +177,22 @@ def test_persistent_workers_follow_epoch_and_skip(synthetic):
         assert len(a) == len(b) == len(inline) - skip
         for x, y in zip(a, b):
             assert torch.equal(x["inputs"], y["inputs"])
+
+
+def test_reused_buffers_give_the_same_batches(synthetic):
+    """Workers decoding into reused shared slots: the batches of the in-process loader, epoch after
+    epoch (slots recycled) and with a skip; a slot too small for a batch falls back to its own buffer."""
+    inline = _data(synthetic, tiny_codec(), seed=2)
+    pooled = _data(synthetic, tiny_codec(), seed=2, num_workers=1, reuse_buffers=(160, 120))
+    tiny = _data(synthetic, tiny_codec(), seed=2, num_workers=1, reuse_buffers=(8, 8))  # never fits
+    for epoch, skip in ((0, 0), (1, 2), (2, 0)):
+        for d in (inline, pooled, tiny):
+            d.set_epoch(epoch, skip)
+        a, b, c = list(inline), list(pooled), list(tiny)
+        assert len(a) == len(b) == len(c) == len(inline) - skip
+        for x, y, z in zip(a, b, c):
+            assert torch.equal(x["inputs"], y["inputs"]) and torch.equal(x["inputs"], z["inputs"])
+            assert torch.equal(x["heatmaps"], y["heatmaps"])
 
 
 _FORK_AFTER_OPENCV = """
