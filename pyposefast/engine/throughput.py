@@ -8,6 +8,7 @@ beforehand and reused. ``pipeline_cost = 1 - pipeline / model_alone``; the targe
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Dict, Optional
 
@@ -69,25 +70,22 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
     if channels_last:
         model.to(memory_format=torch.channels_last)
     opt = build_optimizer(model, dict(optimizer or {"type": "adamw", "lr": 1e-4}))
-    graphed: Optional[GraphedTrainStep] = None
+    use_graph = cuda_graph and device.type == "cuda"
+    names: list = []
+
+    def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        x = b["inputs"].contiguous(memory_format=torch.channels_last) if channels_last else b["inputs"]
+        return model.loss(x, **{k: b[k] for k in names})
+
+    # graphed: the step's own bf16 autocast; eager: the caller's autocast below (any amp, no grad
+    # scaler: throughput only)
+    graphed = GraphedTrainStep(model, opt, compute_loss, amp=amp if use_graph else None, enabled=use_graph)
 
     def step(batch: Dict[str, Any]) -> None:
-        nonlocal graphed
-        if graphed is None:
-            names = list(loss_targets(model, batch))
-
-            def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-                x = b["inputs"].contiguous(memory_format=torch.channels_last) if channels_last else b["inputs"]
-                return model.loss(x, **{k: b[k] for k in names})
-
-            graphed = GraphedTrainStep(model, opt, compute_loss, amp=amp if cuda_graph else None,
-                                       enabled=cuda_graph and device.type == "cuda")
-            graphed.names = names
-        if graphed.enabled:
-            graphed({"inputs": batch["inputs"], **{k: batch[k] for k in graphed.names}})
-            return
-        with autocast_context(device, amp):  # eager: any amp (no grad scaler: throughput only)
-            graphed({"inputs": batch["inputs"], **{k: batch[k] for k in graphed.names}})
+        if not names:
+            names.extend(loss_targets(model, batch))
+        with contextlib.nullcontext() if use_graph else autocast_context(device, amp):
+            graphed({"inputs": batch["inputs"], **{k: batch[k] for k in names}})
 
     stream = _batches(train_data)
     first = next(stream)

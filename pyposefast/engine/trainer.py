@@ -291,13 +291,18 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
+        self._after_step()
+        return norm
+
+    def _after_step(self) -> None:
+        """After each optimiser step: the schedule, then the EMA of the weights."""
         self.scheduler.step()
         if self.ema is not None:
             self.ema.update(self.model)
-        return norm
 
     def _graphed_iteration(self, epoch: int, it: int, batch: Dict[str, Any]) -> Optional[torch.Tensor]:
-        """One iteration through the captured step; then the schedule and EMA (eagerly)."""
+        """One iteration's step through the captured graph; then the schedule and EMA (eagerly).
+        Returns the gradient norm (device tensor) when clipping."""
         if self._graph_step is None:  # made on first use: after a resume has loaded the optimiser
             def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
                 x = b["inputs"].contiguous(memory_format=torch.channels_last) if self.channels_last else b["inputs"]
@@ -308,12 +313,7 @@ class Trainer:
         out = self._graph_step({"inputs": batch["inputs"], **self._targets(batch)})
         losses = {"loss": out["loss"], **{k: v for k, v in out.items() if k.startswith("loss") and k != "loss"}}
         self._pending.append(((epoch, it, self.global_iter), losses))  # "loss" first: the NaN check reads it
-        self.scheduler.step()
-        if self.ema is not None:
-            self.ema.update(self.model)
-        self.global_iter += 1
-        self.iter_in_epoch = it + 1
-        self._bar.update(1)
+        self._after_step()
         return out.get("grad_norm")
 
     def _pending_losses(self) -> Dict[str, np.ndarray]:
@@ -458,34 +458,26 @@ class Trainer:
         norm = None
         for it, batch in enumerate(self.train_data, start=start):
             last_in_epoch = it + 1 == self.iters_per_epoch
+            do_step = (it + 1) % self.accumulate == 0 or last_in_epoch  # always with cuda_graph (accumulate 1)
             if self.cuda_graph:
                 norm = self._graphed_iteration(epoch, it, batch)
-                if (it + 1) % self.log_interval == 0 or last_in_epoch:
-                    self._log(epoch, it, norm)
-                if (not last_in_epoch and self.checkpoint_interval
-                        and self.global_iter % self.checkpoint_interval == 0):
-                    self._log(epoch, it, norm)
-                    self.save(f"iter_{self.global_iter}.pt")
-                if last_in_epoch:
-                    break
-                continue
-            do_step = (it + 1) % self.accumulate == 0 or last_in_epoch
-            sync = contextlib.nullcontext() if do_step or not self.distributed else self.loss_forward.no_sync()
-            with sync:
-                with autocast_context(self.device, self.amp):
-                    inputs = batch["inputs"]
-                    if self.channels_last:
-                        inputs = inputs.contiguous(memory_format=torch.channels_last)
-                    losses = self.loss_forward(inputs, self._targets(batch))
-                loss = sum(v for k, v in losses.items() if k.startswith("loss"))
-                if not isinstance(loss, torch.Tensor):
-                    raise ValueError(f"model.loss returned no 'loss*' entries to optimise: {sorted(losses)}")
-                self.scaler.scale(loss / self.accumulate).backward()
-            self._pending.append(((epoch, it, self.global_iter),
-                                  {"loss": loss.detach(), **{k: v.detach() for k, v in losses.items()
-                                                             if k.startswith("loss") and v.dim() == 0}}))
-            if do_step:
-                norm = self._step()
+            else:
+                sync = contextlib.nullcontext() if do_step or not self.distributed else self.loss_forward.no_sync()
+                with sync:
+                    with autocast_context(self.device, self.amp):
+                        inputs = batch["inputs"]
+                        if self.channels_last:
+                            inputs = inputs.contiguous(memory_format=torch.channels_last)
+                        losses = self.loss_forward(inputs, self._targets(batch))
+                    loss = sum(v for k, v in losses.items() if k.startswith("loss"))
+                    if not isinstance(loss, torch.Tensor):
+                        raise ValueError(f"model.loss returned no 'loss*' entries to optimise: {sorted(losses)}")
+                    self.scaler.scale(loss / self.accumulate).backward()
+                self._pending.append(((epoch, it, self.global_iter),
+                                      {"loss": loss.detach(), **{k: v.detach() for k, v in losses.items()
+                                                                 if k.startswith("loss") and v.dim() == 0}}))
+                if do_step:
+                    norm = self._step()
             self.global_iter += 1
             self.iter_in_epoch = it + 1
             self._bar.update(1)
