@@ -10,6 +10,8 @@
 
 namespace py = pybind11;
 
+void register_nvjpeg(py::module_& m);  // csrc/jpeg/nvjpeg_decoder.cpp
+
 // The library itself; each op family adds its schemas with TORCH_LIBRARY_FRAGMENT.
 TORCH_LIBRARY(pyposefast, m) {}
 
@@ -57,4 +59,5 @@ PYBIND11_MODULE(_C, m) {
       },
       "Facts fixed when this module was compiled: versions built against, CUDA compiled in, "
       "CUDA architectures.");
+  register_nvjpeg(m);
 }

@@ -88,6 +88,30 @@ def _time_loop(source, consume: Callable[[Any], int], batches: int, sync: Callab
     return _Timing(n / elapsed, 1e3 * wait / batches, 1e3 * busy / batches)
 
 
+class _SideStream:
+    """An iterable of ``fn(batch)`` over ``source`` through :func:`map_on_side_stream` (restartable)."""
+
+    def __init__(self, source, fn, device) -> None:
+        self.source, self.fn, self.device = source, fn, device
+
+    def __iter__(self):
+        from .datasets.pipeline import map_on_side_stream
+
+        return map_on_side_stream(self.fn, self.source, self.device)
+
+
+class _Repeat:
+    """One resident batch, forever (the pipeline's and the step's cost without any feed)."""
+
+    def __init__(self, batch) -> None:
+        self.batch = batch
+        self.stats = {"wait": 0.0, "pin": 0.0, "copy": 0.0, "batches": 0}
+
+    def __iter__(self):
+        while True:
+            yield self.batch
+
+
 def _close(it) -> None:
     """Stop a generator (a DevicePrefetcher's thread) before its loader is iterated again."""
     close = getattr(it, "close", None)
@@ -291,6 +315,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     notes["device_only"] = f"{alone.busy_ms:.1f} ms/batch of host time to launch it"
     row("device_only", "pipeline alone (resident raw batch)", batch)
 
+    has_tv = importlib.util.find_spec("torchvision") is not None
     pooled_loader = None
     if feeds_rows or "pooled" in sections:
         # reused shared-memory slots (page-locked on CUDA): no per-batch allocation, faults or pin copy
@@ -313,18 +338,27 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             del unpinned_loader
 
     if cuda and ("feeds" in sections or "nvjpeg" in sections):  # nvjpeg decoding on the device
-        if importlib.util.find_spec("torchvision") is not None:  # nvjpeg decoding on the device
-            nv_pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec, bgr_to_rgb=False)
-            nv_loader = loader(batch, encoded=True)
-            nv_prefetch = DevicePrefetcher(nv_loader, device, decode_jpeg=True)
-            nv = _time_loop(nv_prefetch, lambda b: nv_pipe(b, generator=gen)["inputs"].shape[0], batches, sync)
-            results["device_pipeline_nvjpeg"] = nv.rate
-            notes["device_pipeline_nvjpeg"] = (f"main thread waits {nv.wait_ms:.1f} ms/batch for data"
-                                               + copy_note(nv_prefetch))
-            del nv_loader
-        else:
-            notes["device_pipeline_nvjpeg"] = "skipped: torchvision not installed"
-        row("device_pipeline_nvjpeg", "batched pipeline, nvjpeg decode on the device", batch)
+        from .datasets.nvjpeg import NvjpegDecoder, nvjpeg_available
+
+        decoders = {"device_pipeline_nvjpeg": "pyposefast", "device_pipeline_nvjpeg_torchvision": "torchvision"}
+        ours = nvjpeg_available()
+        if ours:
+            probe = NvjpegDecoder(device)
+            notes["device_pipeline_nvjpeg"] = f"pyposefast's nvJPEG binding, {probe.backend} backend"
+            del probe
+        for key, who in decoders.items():
+            if (who == "pyposefast" and not ours) or (who == "torchvision" and not has_tv):
+                notes[key] = f"skipped: {'nvJPEG not found' if who == 'pyposefast' else 'torchvision not installed'}"
+            else:
+                nv_loader = loader(batch, encoded=True)
+                nv_prefetch = DevicePrefetcher(nv_loader, device, decode_jpeg=True, decode_to_bgr=True,
+                                               jpeg_decoder=who)
+                nv = _time_loop(nv_prefetch, consume_dev, batches, sync)
+                results[key] = nv.rate
+                notes[key] = (notes.get(key, who) + f"; main thread waits {nv.wait_ms:.1f} ms/batch for data"
+                              + copy_note(nv_prefetch))
+                del nv_loader, nv_prefetch
+            row(key, f"batched pipeline, nvjpeg decode on the device ({who})", batch)
 
     mixed_workers = max(1, workers - max(2, workers // 4))  # the rest read files for nvjpeg
 
@@ -338,10 +372,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         return DevicePrefetcher(cpu_loader, device, decode_jpeg=True, more_loaders=[nv_loader], decode_to_bgr=True,
                                 max_device_batches=3), [cpu_loader, nv_loader]
 
-    has_tv = importlib.util.find_spec("torchvision") is not None
     # only on request: in its one H100 training run the mixed feed hung in a DataLoader reset
     # (persistent workers, two loaders read by two threads); not yet understood
-    if cuda and has_tv and "mixed" in sections:
+    if cuda and "mixed" in sections:
         mx_prefetch, mx_loaders = mixed_feed(batch, None)
         mx = _time_loop(mx_prefetch, consume_dev, batches, sync)
         results["device_pipeline_mixed"] = mx.rate
@@ -353,7 +386,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
 
     train_rows: List[Tuple[str, str, int]] = []
     feeds = {"device_pipeline": "workers decode", "device_pipeline_pooled": "reused buffers",
-             "device_pipeline_nvjpeg": "nvjpeg", "device_pipeline_mixed": "CPU + nvjpeg decode"}
+             "device_pipeline_nvjpeg": "nvjpeg", "device_pipeline_nvjpeg_torchvision": "nvjpeg, torchvision",
+             "device_pipeline_mixed": "CPU + nvjpeg decode",
+             "device_pipeline_resident": "one resident raw batch, no decode"}
     if train_feeds is None:  # the fastest feed measured above feeds training
         train_feeds = [max((k for k in feeds if k in results), key=lambda k: results[k])]
     for f in train_feeds:
@@ -363,8 +398,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     def feed_loader(feed: str, bs: int, prefetch: Optional[int]):
         pooled = feed == "device_pipeline_pooled"
         return build_topdown_loader(records, bs, workers, pin_memory=pooled, drop_last=True,
-                                    encoded=feed == "device_pipeline_nvjpeg", multiprocessing_context=ctx, seed=0,
-                                    prefetch_factor=prefetch, reuse_buffers=pooled, max_image_size=(640, 480))
+                                    encoded=feed.startswith("device_pipeline_nvjpeg"), multiprocessing_context=ctx,
+                                    seed=0, prefetch_factor=prefetch, reuse_buffers=pooled, max_image_size=(640, 480))
     if cuda and "train" in sections:
         from .models import build_model
 
@@ -381,17 +416,23 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                 continue
             steps, alone = {}, {}
             for i, feed in enumerate(train_feeds):
-                nvjpeg = feed == "device_pipeline_nvjpeg"
-                mpipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec, bgr_to_rgb=not nvjpeg)
+                nvjpeg = feed.startswith("device_pipeline_nvjpeg")
+                mpipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec)  # nvjpeg decodes to BGR too
                 # one batch ahead per worker for big batches: 256 decoded images are ~236 MB
                 prefetch = 1 if workers and bs > batch else None
                 if feed == "device_pipeline_mixed":
                     mprefetch, mloader = mixed_feed(bs, prefetch)
                 else:
-                    mloader = decode_loader if bs == batch and feed == "device_pipeline" else \
-                        feed_loader(feed, bs, prefetch)
-                    mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg)
-                first = mpipe(_first(mprefetch), generator=gen)
+                    mloader = decode_loader if bs == batch and feed in ("device_pipeline", "device_pipeline_resident") \
+                        else feed_loader(feed, bs, prefetch)
+                    mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg, decode_to_bgr=True,
+                                                 jpeg_decoder="torchvision" if feed.endswith("torchvision") else "auto")
+                raw_first = _first(mprefetch)
+                first = mpipe(raw_first, generator=gen)
+                if feed == "device_pipeline_resident":  # the pipeline without decoding or copying
+                    mprefetch = _Repeat(raw_first)
+                # the pipeline on a high-priority side stream, overlapping the previous step
+                fed_source = _SideStream(mprefetch, lambda b, mpipe=mpipe: mpipe(b, generator=gen), device)
                 for mode in train_steps:  # 'graph': the whole step one CUDA graph; 'eager': op by op
                     tag = key if mode == "graph" else f"{key}_eager"
                     if mode not in steps:
@@ -406,12 +447,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                         train_rows.append((f"{tag}_train", f"{name} train step alone (bf16, {mode})", bs))
                         row(*train_rows[-1])
 
-                    def consume_train(b, mpipe=mpipe, step=steps[mode]):
-                        o = mpipe(b, generator=gen)
+                    def consume_train(o, step=steps[mode]):
                         return step(o["inputs"], o)
 
                     mprefetch.stats.update(wait=0.0, pin=0.0, copy=0.0, batches=0)
-                    with_pipe = _time_loop(mprefetch, consume_train, batches, sync)
+                    with_pipe = _time_loop(fed_source, consume_train, batches, sync)
                     # the first feed's rows keep the plain names; others carry the feed's
                     ftag = tag if i == 0 else f"{tag}_{feed.replace('device_pipeline', 'workers').split('_')[-1]}"
                     fed_key = f"{ftag}_train_with_pipeline"
@@ -422,7 +462,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                                       f"data" + copy_note(mprefetch))
                     train_rows.append((fed_key, f"{name} fed ({feeds[feed]}, {mode})", bs))
                     row(*train_rows[-1])
-                del mprefetch, first
+                del mprefetch, first, raw_first, fed_source
                 if mloader is not decode_loader:
                     del mloader
             del steps

@@ -16,7 +16,8 @@ from .mesh import (MeshTrainData, crop_mesh_input, generate_synthetic_mesh, load
 from .bottomup import (BottomupBatch, BottomupBatchPipeline, BottomupCollate, BottomupDecodeDataset,
                        BottomupRandomAffine, BottomupResize, build_bottomup_loader)
 from .pipeline import (DevicePrefetcher, TopdownBatch, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
-                       build_topdown_loader)
+                       build_topdown_loader, map_on_side_stream)
+from .nvjpeg import NvjpegDecoder, find_nvjpeg_library, nvjpeg_available
 
 __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "list_datasets",
            "AnnotationError", "CocoKeypoints", "invalid_region_mask", "load_coco_keypoints", "load_detection_boxes",
@@ -28,4 +29,5 @@ __all__ = ["RaggedImages", "collate_images", "TopdownAffine", "dataset_meta", "l
            "load_interhand3d", "InterHandTrainData", "flip_hand_labels", "interhand_topdown_batch",
            "load_mesh_annotations", "load_mosh_annotations", "generate_synthetic_mesh", "MeshTrainData",
            "mesh_samples_from_records", "crop_mesh_input", "H36mSequences", "h36m_window_table",
-           "generate_synthetic3d", "write_synthetic3d"]
+           "generate_synthetic3d", "write_synthetic3d", "map_on_side_stream", "NvjpegDecoder",
+           "find_nvjpeg_library", "nvjpeg_available"]

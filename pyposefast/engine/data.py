@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -34,7 +35,7 @@ from ..codecs import UDPHeatmap
 from ..datasets.coco import load_detection_boxes, read_json
 from ..datasets.metainfo import dataset_meta
 from ..datasets.pipeline import (DevicePrefetcher, TopdownBatchPipeline, TopdownCollate, TopdownDecodeDataset,
-                                 build_topdown_loader)
+                                 build_topdown_loader, map_on_side_stream)
 from .distributed import default_device, get_rank, get_world_size
 
 __all__ = ["TopdownTrainData", "TopdownValData", "loss_targets", "batch_seed"]
@@ -316,17 +317,23 @@ class TopdownTrainData:
             pooled = None if self.reuse_buffers is None else (self.batch_size, self.reuse_buffers)
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed,
                                    self.prefetch_factor, self.cache_images, pooled)
-        stream = iter(DevicePrefetcher(self._loader, device))
+        keep = self.target_keys if self.target_keys is not None else self.codec_keys
+        counter = itertools.count(skip)  # the batch's index in the epoch (its draws' seed)
+
+        def prepare(batch) -> Dict[str, Tensor]:
+            i = next(counter)
+            draws = None
+            if self.augment:  # the same numbers on every device; pinned: an asynchronous copy, no host sync
+                draws = self.draws(epoch, i, len(batch))
+                if device.type == "cuda":
+                    draws = draws.pin_memory().to(device, non_blocking=True)
+            out = self.pipeline(batch, draws=draws)
+            return {"inputs": out["inputs"], **{k: out[k] for k in keep}}
+
+        # the pipeline runs on a side stream, overlapping the previous batch's training step
+        stream = map_on_side_stream(prepare, DevicePrefetcher(self._loader, device), device)
         try:
-            for i, batch in enumerate(stream, start=skip):
-                draws = None
-                if self.augment:  # the same numbers on every device; pinned: an asynchronous copy, no host sync
-                    draws = self.draws(epoch, i, len(batch))
-                    if device.type == "cuda":
-                        draws = draws.pin_memory().to(device, non_blocking=True)
-                out = self.pipeline(batch, draws=draws)
-                keep = self.target_keys if self.target_keys is not None else self.codec_keys
-                yield {"inputs": out["inputs"], **{k: out[k] for k in keep}}
+            yield from stream
         finally:  # an epoch cut short: stop the prefetch thread before the loader is iterated again
             _close(stream)
 

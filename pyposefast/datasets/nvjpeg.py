@@ -1,0 +1,219 @@
+"""Batched JPEG decoding on a CUDA device with nvJPEG, through pyposefast's own binding.
+
+``NvjpegDecoder(device).decode(encoded)`` turns a batch of JPEG files' bytes into one
+:class:`~pyposefast.datasets.ragged.RaggedImages` of interleaved HWC uint8 images on the device,
+BGR (as ``cv2.imread``) or RGB. On GPUs with JPEG engines (A100, H100, ...) nvJPEG's hardware
+backend decodes baseline JPEGs there, leaving the SMs and the host free; other GPUs use its default
+(hybrid) backend. Images the batched decoder does not take (e.g. progressive JPEGs on the hardware
+backend) are decoded by OpenCV on the host and copied in, so every decodable file decodes.
+
+Compared with ``torchvision.io.decode_jpeg(device='cuda')`` (the fallback, see
+:func:`~pyposefast.datasets.pipeline.decode_jpeg_batch`): no process-wide lock (one decoder per
+thread), the caller's stream (the prefetcher's is high-priority), and the output written straight
+into the batch's buffer in OpenCV's channel order.
+
+The library (``libnvjpeg.so.13`` / ``.12``) is found at run time: ``$PYPOSEFAST_NVJPEG``, the
+``nvidia-nvjpeg`` pip package (``pip install "pyposefast[nvjpeg]"``), torchvision's bundled copy, the
+CUDA toolkit, then the loader's search path. Outputs differ from OpenCV's (libjpeg-turbo) decode by
+the IDCT's and chroma upsampling's rounding: a few levels at edges, as any two JPEG decoders.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import threading
+from typing import List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+
+from .ragged import RaggedImages
+
+__all__ = ["NvjpegDecoder", "find_nvjpeg_library", "nvjpeg_available"]
+
+_RGBI, _BGRI = 5, 6
+_SONAMES = ("libnvjpeg.so.13", "libnvjpeg.so.12", "libnvjpeg.so.11", "libnvjpeg.so")
+
+
+def _package_dirs(name: str) -> List[str]:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    return list(spec.submodule_search_locations or [])
+
+
+def find_nvjpeg_library() -> Optional[str]:
+    """The path (or bare soname) of the nvJPEG library to load, or None when none is found.
+
+    Order: ``$PYPOSEFAST_NVJPEG``; the ``nvidia-nvjpeg`` wheels (``nvidia/cu13/lib``,
+    ``nvidia/nvjpeg/lib``); torchvision's bundled copy; ``$CUDA_HOME``/``/usr/local/cuda``; a
+    soname the dynamic loader resolves.
+    """
+    env = os.environ.get("PYPOSEFAST_NVJPEG")
+    if env:
+        return env
+    candidates: List[str] = []
+    for root in _package_dirs("nvidia"):
+        for sub in ("cu13/lib", "cu12/lib", "nvjpeg/lib"):
+            candidates += sorted(glob.glob(os.path.join(root, sub, "libnvjpeg.so*")))
+    for root in _package_dirs("torchvision"):
+        candidates += sorted(glob.glob(os.path.join(os.path.dirname(root), "torchvision.libs", "libnvjpeg*.so*")))
+    for home in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if home:
+            candidates += sorted(glob.glob(os.path.join(home, "lib64", "libnvjpeg.so*")))
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    import ctypes
+
+    for soname in _SONAMES:
+        try:
+            ctypes.CDLL(soname)
+        except OSError:
+            continue
+        return soname
+    return None
+
+
+def nvjpeg_available() -> bool:
+    """Whether :class:`NvjpegDecoder` can run here: CUDA, the compiled extension and nvJPEG found."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        from .._extension import load_extension
+
+        load_extension()
+    except ImportError:
+        return False
+    return find_nvjpeg_library() is not None
+
+
+Encoded = Union[np.ndarray, torch.Tensor]
+
+
+class NvjpegDecoder:
+    """Decode batches of JPEG bytes onto a CUDA device (one decoder per thread: its state is not
+    shared; the library's handle is).
+
+    Args:
+        device (str or torch.device): the CUDA device decoded images go to.
+        backend (str): ``'auto'`` (hardware JPEG engines when the GPU has them, else the default
+            backend), ``'hardware'`` (fail without them) or ``'default'``. Defaults to ``'auto'``.
+        library (str, optional): nvJPEG's path; default :func:`find_nvjpeg_library`.
+
+    Attributes:
+        backend (str): ``'hardware'`` or ``'default'``, what runs.
+        host_fallbacks (int): images decoded by OpenCV because the batched decoder refused them.
+
+    Raises:
+        RuntimeError: no CUDA, nvJPEG not found or not loadable, or the backend cannot start.
+    """
+
+    def __init__(self, device: Union[str, torch.device] = "cuda", backend: str = "auto",
+                 library: Optional[str] = None) -> None:
+        self.device = torch.device(device)
+        if self.device.type != "cuda":
+            raise ValueError(f"device must be a CUDA device, got {self.device}")
+        if backend not in ("auto", "hardware", "default"):
+            raise ValueError(f"backend must be 'auto', 'hardware' or 'default', got {backend!r}")
+        if not torch.cuda.is_available():
+            raise RuntimeError("NvjpegDecoder needs CUDA (torch.cuda.is_available() is False)")
+        path = library or find_nvjpeg_library()
+        if path is None:
+            raise RuntimeError("nvJPEG not found: pip install nvidia-nvjpeg (or pyposefast[nvjpeg]), or set "
+                               "PYPOSEFAST_NVJPEG to libnvjpeg.so's path")
+        from .._extension import load_extension
+
+        ext = load_extension()
+        if self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        with torch.cuda.device(self.device):
+            torch.cuda.init()
+            self._impl = ext.NvjpegDecoder(path, backend)
+        self.library = path
+        self.backend: str = self._impl.backend
+        self.host_fallbacks = 0
+        self._owner = threading.get_ident()
+        self._inflight: Optional[Tuple[torch.cuda.Event, list]] = None
+
+    def decode(self, encoded: Sequence[Encoded], bgr: bool = True) -> RaggedImages:
+        """Decode a batch onto the device, on the current CUDA stream (asynchronously).
+
+        Args:
+            encoded (sequence of ndarray or Tensor): each a file's bytes, uint8 [L] on the CPU.
+            bgr (bool): BGR channel order (as ``cv2.imread``); False: RGB. Defaults to True.
+
+        Returns:
+            RaggedImages: ``data`` uint8 [sum H*W*3] on the device, images HWC with 3 channels (a
+            grayscale JPEG is replicated), ``offsets`` / ``sizes`` [N] / [N, 2] (H, W) on the device
+            and on the CPU.
+
+        Raises:
+            ValueError: an entry that is not 1-D uint8 CPU data, or not a decodable JPEG (named).
+            RuntimeError: called from another thread than the one that made the decoder.
+        """
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("an NvjpegDecoder is used by the thread that created it only (make one per thread)")
+        arrays = [_host_bytes(i, e) for i, e in enumerate(encoded)]
+        # the state's buffers and the previous batch's inputs are reused once its decode has run
+        if self._inflight is not None:
+            self._inflight[0].synchronize()
+            self._inflight = None
+        buffers = [(a.ctypes.data, a.size) for a in arrays]
+        info = self._impl.inspect(buffers) if arrays else []
+        sizes = np.zeros((len(arrays), 2), np.int64)
+        for i, (components, _, width, height, _) in enumerate(info):
+            if components < 0:
+                img = cv2.imdecode(arrays[i], cv2.IMREAD_COLOR)  # OpenCV may still read it
+                if img is None:
+                    raise ValueError(f"encoded[{i}] is not a decodable JPEG (nvJPEG status {-components})")
+                height, width = img.shape[:2]
+            sizes[i] = (height, width)
+        numel = sizes[:, 0] * sizes[:, 1] * 3
+        offsets = np.cumsum(numel) - numel
+        with torch.cuda.device(self.device):
+            data = torch.empty(int(numel.sum()), dtype=torch.uint8, device=self.device)
+            stream = torch.cuda.current_stream(self.device)
+            batched = [i for i, row in enumerate(info) if row[0] > 0 and row[4]]
+            if batched:
+                base = data.data_ptr()
+                self._impl.decode([buffers[i] for i in batched],
+                                  [(base + int(offsets[i]), int(sizes[i, 1]) * 3) for i in batched],
+                                  _BGRI if bgr else _RGBI, stream.cuda_stream)
+            on_host = sorted(set(range(len(arrays))) - set(batched))
+            for i in on_host:
+                img = cv2.imdecode(arrays[i], cv2.IMREAD_COLOR)
+                if img is None:
+                    raise ValueError(f"encoded[{i}] is not a decodable JPEG")
+                if not bgr:
+                    img = img[..., ::-1]
+                host = torch.from_numpy(np.ascontiguousarray(img)).reshape(-1)
+                data[int(offsets[i]):int(offsets[i] + numel[i])].copy_(host)
+                self.host_fallbacks += 1
+            done = torch.cuda.Event()
+            done.record(stream)
+            self._inflight = (done, arrays)  # the inputs stay alive until the decode has run
+            cpu_offsets, cpu_sizes = torch.from_numpy(offsets), torch.from_numpy(sizes)
+            return RaggedImages(data, cpu_offsets.to(self.device, non_blocking=True),
+                                cpu_sizes.to(self.device, non_blocking=True), 3, cpu_offsets, cpu_sizes)
+
+
+def _host_bytes(i: int, e: Encoded) -> np.ndarray:
+    if isinstance(e, torch.Tensor):
+        if e.device.type != "cpu":
+            raise ValueError(f"encoded[{i}] must be on the CPU, got {e.device}")
+        if e.dtype != torch.uint8 or e.dim() != 1:
+            raise ValueError(f"encoded[{i}] must be a 1-D uint8 tensor, got {e.dtype} {tuple(e.shape)}")
+        e = e.numpy()
+    if not isinstance(e, np.ndarray) or e.dtype != np.uint8 or e.ndim != 1:
+        raise ValueError(f"encoded[{i}] must be 1-D uint8 bytes, got {type(e).__name__} "
+                         f"{getattr(e, 'dtype', '')} {getattr(e, 'shape', '')}")
+    if e.size == 0:
+        raise ValueError(f"encoded[{i}] is empty")
+    return np.ascontiguousarray(e)
