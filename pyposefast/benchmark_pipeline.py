@@ -195,7 +195,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                  num_images: Optional[int] = None, sections: Sequence[str] = ("feeds", "train"),
                  models: Sequence[str] = ("resnet50", "rtmpose_s"),
                  train_steps: Sequence[str] = ("graph", "eager"),
-                 train_feeds: Optional[Sequence[str]] = None) -> Dict[str, float]:
+                 train_feeds: Optional[Sequence[str]] = None, train_stream_own: bool = True) -> Dict[str, float]:
     """Measure and print the throughput table (samples/s), one run.
 
     Args:
@@ -221,6 +221,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             slots), ``'device_pipeline_nvjpeg'`` (nvjpeg on the device), ``'device_pipeline_mixed'``
             (both at once: CPU workers and nvjpeg; experimental: it hung once on the H100); default
             the fastest measured.
+        train_stream_own (bool): the training rows run on a stream of their own (as the
+            ``Trainer``); False: on the legacy default stream. Defaults to True.
 
     Returns:
         dict: samples/s per row: ``loader_only`` (workers decode + pack, nothing else),
@@ -405,68 +407,72 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
 
         torch.backends.cudnn.benchmark = True
         simcc = SimCCLabel((192, 256), sigma=(4.9, 5.66), simcc_split_ratio=2.0, normalize=False)
-        for key, name, codec, bs, keys, make_opt in (
-            ("resnet50", "resnet50_coco_256x192", heatmap_codec, 64, ["heatmaps", "keypoint_weights"],
-             lambda p: torch.optim.Adam(p, lr=5e-4)),
-            ("rtmpose_s", "rtmpose-s_coco_256x192", simcc, 32 if quick else 256,
-             ["keypoint_x_labels", "keypoint_y_labels", "keypoint_weights"],
-             lambda p: torch.optim.AdamW(p, lr=4e-3, weight_decay=0.05)),
-        ):
-            if key not in models:
-                continue
-            steps, alone = {}, {}
-            for i, feed in enumerate(train_feeds):
-                nvjpeg = feed.startswith("device_pipeline_nvjpeg")
-                mpipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec)  # nvjpeg decodes to BGR too
-                # one batch ahead per worker for big batches: 256 decoded images are ~236 MB
-                prefetch = 1 if workers and bs > batch else None
-                if feed == "device_pipeline_mixed":
-                    mprefetch, mloader = mixed_feed(bs, prefetch)
-                else:
-                    mloader = decode_loader if bs == batch and feed in ("device_pipeline", "device_pipeline_resident") \
-                        else feed_loader(feed, bs, prefetch)
-                    mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg, decode_to_bgr=True,
-                                                 jpeg_decoder="torchvision" if feed.endswith("torchvision") else "auto")
-                raw_first = _first(mprefetch)
-                first = mpipe(raw_first, generator=gen)
-                if feed == "device_pipeline_resident":  # the pipeline without decoding or copying
-                    mprefetch = _Repeat(raw_first)
-                # the pipeline on a high-priority side stream, overlapping the previous step
-                fed_source = _SideStream(mprefetch, lambda b, mpipe=mpipe: mpipe(b, generator=gen), device)
-                for mode in train_steps:  # 'graph': the whole step one CUDA graph; 'eager': op by op
-                    tag = key if mode == "graph" else f"{key}_eager"
-                    if mode not in steps:
-                        model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
-                        steps[mode] = _train_step_fn(model, make_opt(model.parameters()), keys, graph=mode == "graph")
-                        fixed = first  # the model alone: the same batch every step, nothing else running
-                        only = _time_loop([None] * (batches + 4), lambda _, st=steps[mode]: st(fixed["inputs"], fixed),
-                                          batches, sync)
-                        alone[mode] = only
-                        results[f"{tag}_train"] = only.rate
-                        notes[f"{tag}_train"] = f"{only.busy_ms:.1f} ms/batch host time"
-                        train_rows.append((f"{tag}_train", f"{name} train step alone (bf16, {mode})", bs))
+        # the training on a stream of its own (not the legacy default stream, with which synchronous
+        # CUDA calls from other threads, e.g. inside a decoding library, would wait for the step)
+        train_stream = torch.cuda.Stream(device) if train_stream_own else torch.cuda.default_stream(device)
+        with torch.cuda.stream(train_stream):
+            for key, name, codec, bs, keys, make_opt in (
+                ("resnet50", "resnet50_coco_256x192", heatmap_codec, 64, ["heatmaps", "keypoint_weights"],
+                 lambda p: torch.optim.Adam(p, lr=5e-4)),
+                ("rtmpose_s", "rtmpose-s_coco_256x192", simcc, 32 if quick else 256,
+                 ["keypoint_x_labels", "keypoint_y_labels", "keypoint_weights"],
+                 lambda p: torch.optim.AdamW(p, lr=4e-3, weight_decay=0.05)),
+            ):
+                if key not in models:
+                    continue
+                steps, alone = {}, {}
+                for i, feed in enumerate(train_feeds):
+                    nvjpeg = feed.startswith("device_pipeline_nvjpeg")
+                    mpipe = TopdownBatchPipeline.from_meta(meta, (192, 256), codec)  # nvjpeg decodes to BGR too
+                    # one batch ahead per worker for big batches: 256 decoded images are ~236 MB
+                    prefetch = 1 if workers and bs > batch else None
+                    if feed == "device_pipeline_mixed":
+                        mprefetch, mloader = mixed_feed(bs, prefetch)
+                    else:
+                        mloader = decode_loader if bs == batch and feed in ("device_pipeline", "device_pipeline_resident") \
+                            else feed_loader(feed, bs, prefetch)
+                        mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg, decode_to_bgr=True,
+                                                     jpeg_decoder="torchvision" if feed.endswith("torchvision") else "auto")
+                    raw_first = _first(mprefetch)
+                    first = mpipe(raw_first, generator=gen)
+                    if feed == "device_pipeline_resident":  # the pipeline without decoding or copying
+                        mprefetch = _Repeat(raw_first)
+                    # the pipeline on a high-priority side stream, overlapping the previous step
+                    fed_source = _SideStream(mprefetch, lambda b, mpipe=mpipe: mpipe(b, generator=gen), device)
+                    for mode in train_steps:  # 'graph': the whole step one CUDA graph; 'eager': op by op
+                        tag = key if mode == "graph" else f"{key}_eager"
+                        if mode not in steps:
+                            model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
+                            steps[mode] = _train_step_fn(model, make_opt(model.parameters()), keys, graph=mode == "graph")
+                            fixed = first  # the model alone: the same batch every step, nothing else running
+                            only = _time_loop([None] * (batches + 4), lambda _, st=steps[mode]: st(fixed["inputs"], fixed),
+                                              batches, sync)
+                            alone[mode] = only
+                            results[f"{tag}_train"] = only.rate
+                            notes[f"{tag}_train"] = f"{only.busy_ms:.1f} ms/batch host time"
+                            train_rows.append((f"{tag}_train", f"{name} train step alone (bf16, {mode})", bs))
+                            row(*train_rows[-1])
+
+                        def consume_train(o, step=steps[mode]):
+                            return step(o["inputs"], o)
+
+                        mprefetch.stats.update(wait=0.0, pin=0.0, copy=0.0, batches=0)
+                        with_pipe = _time_loop(fed_source, consume_train, batches, sync)
+                        # the first feed's rows keep the plain names; others carry the feed's
+                        ftag = tag if i == 0 else f"{tag}_{feed.replace('device_pipeline', 'workers').split('_')[-1]}"
+                        fed_key = f"{ftag}_train_with_pipeline"
+                        cost = 100.0 * (1.0 - with_pipe.rate / alone[mode].rate)
+                        results[fed_key] = with_pipe.rate
+                        results[f"{ftag}_pipeline_cost_pct"] = cost
+                        notes[fed_key] = (f"cost {cost:+.1f}%; main thread waits {with_pipe.wait_ms:.1f} ms/batch for "
+                                          f"data" + copy_note(mprefetch))
+                        train_rows.append((fed_key, f"{name} fed ({feeds[feed]}, {mode})", bs))
                         row(*train_rows[-1])
-
-                    def consume_train(o, step=steps[mode]):
-                        return step(o["inputs"], o)
-
-                    mprefetch.stats.update(wait=0.0, pin=0.0, copy=0.0, batches=0)
-                    with_pipe = _time_loop(fed_source, consume_train, batches, sync)
-                    # the first feed's rows keep the plain names; others carry the feed's
-                    ftag = tag if i == 0 else f"{tag}_{feed.replace('device_pipeline', 'workers').split('_')[-1]}"
-                    fed_key = f"{ftag}_train_with_pipeline"
-                    cost = 100.0 * (1.0 - with_pipe.rate / alone[mode].rate)
-                    results[fed_key] = with_pipe.rate
-                    results[f"{ftag}_pipeline_cost_pct"] = cost
-                    notes[fed_key] = (f"cost {cost:+.1f}%; main thread waits {with_pipe.wait_ms:.1f} ms/batch for "
-                                      f"data" + copy_note(mprefetch))
-                    train_rows.append((fed_key, f"{name} fed ({feeds[feed]}, {mode})", bs))
-                    row(*train_rows[-1])
-                del mprefetch, first, raw_first, fed_source
-                if mloader is not decode_loader:
-                    del mloader
-            del steps
-            torch.cuda.empty_cache()
+                    del mprefetch, first, raw_first, fed_source
+                    if mloader is not decode_loader:
+                        del mloader
+                del steps
+                torch.cuda.empty_cache()
 
     if "per_sample" in results:
         out(f"speed-up of the batched pipeline over the per-sample path: "

@@ -143,11 +143,12 @@ class NvjpegDecoder {
  public:
   // backend: "auto" (hardware where the GPU has JPEG engines, else the default GPU/hybrid one),
   // "hardware" or "default". The handle is created on the calling thread's current CUDA device.
-  NvjpegDecoder(const std::string& library_path, const std::string& backend)
+  // flags: nvjpegCreateEx's (e.g. NVJPEG_FLAGS_ENABLE_MEMORY_POOLS = 2).
+  NvjpegDecoder(const std::string& library_path, const std::string& backend, unsigned int flags)
       : lib_(checked(library_path, backend)) {
     Status hw = kArchMismatch;  // what the hardware backend said (ARCH_MISMATCH: the GPU has no JPEG engines)
     if (backend != "default") {
-      hw = lib_.create_ex(kBackendHardware, nullptr, nullptr, 0, &handle_);
+      hw = lib_.create_ex(kBackendHardware, nullptr, nullptr, flags, &handle_);
       if (hw == kSuccess) {
         hardware_ = true;
       } else {
@@ -156,7 +157,7 @@ class NvjpegDecoder {
       }
     }
     if (!hardware_) {
-      Status s = lib_.create_ex(kBackendDefault, nullptr, nullptr, 0, &handle_);
+      Status s = lib_.create_ex(kBackendDefault, nullptr, nullptr, flags, &handle_);
       if (s != kSuccess) {
         handle_ = nullptr;
         check(s, backend == "default" ? "nvjpegCreateEx(NVJPEG_BACKEND_DEFAULT)"
@@ -285,8 +286,8 @@ void register_nvjpeg(py::module_& m) {
   py::class_<NvjpegDecoder>(m, "NvjpegDecoder",
                             "Batched nvJPEG decoding (loaded from `library_path` at run time); see "
                             "pyposefast.datasets.nvjpeg for the checked Python interface.")
-      .def(py::init<const std::string&, const std::string&>(), py::arg("library_path"), py::arg("backend") = "auto",
-           py::call_guard<py::gil_scoped_release>())
+      .def(py::init<const std::string&, const std::string&, unsigned int>(), py::arg("library_path"),
+           py::arg("backend") = "auto", py::arg("flags") = 0u, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("backend", &NvjpegDecoder::backend)
       .def("version", &NvjpegDecoder::version)
       .def("inspect", &NvjpegDecoder::inspect, py::arg("images"), py::call_guard<py::gil_scoped_release>(),

@@ -106,6 +106,7 @@ class NvjpegDecoder:
         backend (str): ``'auto'`` (hardware JPEG engines when the GPU has them, else the default
             backend), ``'hardware'`` (fail without them) or ``'default'``. Defaults to ``'auto'``.
         library (str, optional): nvJPEG's path; default :func:`find_nvjpeg_library`.
+        flags (int): ``nvjpegCreateEx`` flags (e.g. 2: ``NVJPEG_FLAGS_ENABLE_MEMORY_POOLS``). Defaults to 0.
 
     Attributes:
         backend (str): ``'hardware'`` or ``'default'``, what runs.
@@ -116,7 +117,7 @@ class NvjpegDecoder:
     """
 
     def __init__(self, device: Union[str, torch.device] = "cuda", backend: str = "auto",
-                 library: Optional[str] = None) -> None:
+                 library: Optional[str] = None, flags: int = 0) -> None:
         self.device = torch.device(device)
         if self.device.type != "cuda":
             raise ValueError(f"device must be a CUDA device, got {self.device}")
@@ -135,7 +136,7 @@ class NvjpegDecoder:
             self.device = torch.device("cuda", torch.cuda.current_device())
         with torch.cuda.device(self.device):
             torch.cuda.init()
-            self._impl = ext.NvjpegDecoder(path, backend)
+            self._impl = ext.NvjpegDecoder(path, backend, int(flags))
         self.library = path
         self.backend: str = self._impl.backend
         self.host_fallbacks = 0
