@@ -24,7 +24,8 @@ import glob
 import importlib.util
 import os
 import threading
-from typing import List, Optional, Sequence, Tuple, Union
+import time
+from typing import List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -111,6 +112,9 @@ class NvjpegDecoder:
     Attributes:
         backend (str): ``'hardware'`` or ``'default'``, what runs.
         host_fallbacks (int): images decoded by OpenCV because the batched decoder refused them.
+        stats (dict): seconds so far in each part of :meth:`decode`: ``'prepare'`` (checks, headers),
+            ``'wait'`` (the stream's earlier work), ``'decode'`` (the nvJPEG call), ``'finish'``
+            (fallbacks, the decode's completion), and ``'calls'``.
 
     Raises:
         RuntimeError: no CUDA, nvJPEG not found or not loadable, or the backend cannot start.
@@ -141,10 +145,10 @@ class NvjpegDecoder:
         self.backend: str = self._impl.backend
         self.host_fallbacks = 0
         self._owner = threading.get_ident()
-        self._inflight: Optional[Tuple[torch.cuda.Event, list]] = None
+        self.stats = {"prepare": 0.0, "wait": 0.0, "decode": 0.0, "finish": 0.0, "calls": 0}
 
     def decode(self, encoded: Sequence[Encoded], bgr: bool = True) -> RaggedImages:
-        """Decode a batch onto the device, on the current CUDA stream (asynchronously).
+        """Decode a batch onto the device, on the current CUDA stream; returns once it is decoded.
 
         Args:
             encoded (sequence of ndarray or Tensor): each a file's bytes, uint8 [L] on the CPU.
@@ -161,11 +165,9 @@ class NvjpegDecoder:
         """
         if threading.get_ident() != self._owner:
             raise RuntimeError("an NvjpegDecoder is used by the thread that created it only (make one per thread)")
+        stats = self.stats
+        t0 = time.perf_counter()
         arrays = [_host_bytes(i, e) for i, e in enumerate(encoded)]
-        # the state's buffers and the previous batch's inputs are reused once its decode has run
-        if self._inflight is not None:
-            self._inflight[0].synchronize()
-            self._inflight = None
         buffers = [(a.ctypes.data, a.size) for a in arrays]
         info = self._impl.inspect(buffers) if arrays else []
         sizes = np.zeros((len(arrays), 2), np.int64)
@@ -178,17 +180,24 @@ class NvjpegDecoder:
             sizes[i] = (height, width)
         numel = sizes[:, 0] * sizes[:, 1] * 3
         offsets = np.cumsum(numel) - numel
+        t1 = time.perf_counter()
         with torch.cuda.device(self.device):
-            data = torch.empty(int(numel.sum()), dtype=torch.uint8, device=self.device)
             stream = torch.cuda.current_stream(self.device)
+            data = torch.empty(int(numel.sum()), dtype=torch.uint8, device=self.device)
             batched = [i for i, row in enumerate(info) if row[0] > 0 and row[4]]
+            # the hardware engine does not wait for work queued on the stream before it writes its
+            # outputs (seen by torchcodec, meta-pytorch/torchcodec#1634): ``data`` may be a block the
+            # caching allocator recycled from such work, so the stream must be idle first. It holds
+            # only this thread's copies and decodes, so this costs the previous decode's tail at most.
+            stream.synchronize()
+            t2 = time.perf_counter()
             if batched:
                 base = data.data_ptr()
                 self._impl.decode([buffers[i] for i in batched],
                                   [(base + int(offsets[i]), int(sizes[i, 1]) * 3) for i in batched],
                                   _BGRI if bgr else _RGBI, stream.cuda_stream)
-            on_host = sorted(set(range(len(arrays))) - set(batched))
-            for i in on_host:
+            t3 = time.perf_counter()
+            for i in sorted(set(range(len(arrays))) - set(batched)):
                 img = cv2.imdecode(arrays[i], cv2.IMREAD_COLOR)
                 if img is None:
                     raise ValueError(f"encoded[{i}] is not a decodable JPEG")
@@ -197,9 +206,14 @@ class NvjpegDecoder:
                 host = torch.from_numpy(np.ascontiguousarray(img)).reshape(-1)
                 data[int(offsets[i]):int(offsets[i] + numel[i])].copy_(host)
                 self.host_fallbacks += 1
-            done = torch.cuda.Event()
-            done.record(stream)
-            self._inflight = (done, arrays)  # the inputs stay alive until the decode has run
+            # the inputs stay alive, and the state is not reused, until the decode has run
+            stream.synchronize()
+            t4 = time.perf_counter()
+            stats["prepare"] += t1 - t0
+            stats["wait"] += t2 - t1
+            stats["decode"] += t3 - t2
+            stats["finish"] += t4 - t3
+            stats["calls"] += 1
             cpu_offsets, cpu_sizes = torch.from_numpy(offsets), torch.from_numpy(sizes)
             return RaggedImages(data, cpu_offsets.to(self.device, non_blocking=True),
                                 cpu_sizes.to(self.device, non_blocking=True), 3, cpu_offsets, cpu_sizes)
