@@ -241,7 +241,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     batch = batch_size or (32 if quick else 64)
     batches = batches or (4 if quick else 60)
     root = data_root or os.path.join(tempfile.gettempdir(), "pyposefast_bench_synthetic")
-    paths = generate_synthetic_coco(root, num_train=num_images or (40 if quick else 300), num_val=1, image_size=(640, 480), seed=0)
+    paths = generate_synthetic_coco(root, num_train=num_images or (40 if quick else 300), num_val=1,
+                                    image_size=(640, 480), seed=0)
     records = load_coco_keypoints(paths["train_ann"], paths["train_img_prefix"]).records
     # an epoch longer than any timed loop (no epoch boundary inside a measurement)
     records = records * max(1, -(-(batches + 8) * 256 // max(len(records), 1)))
@@ -429,10 +430,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                     if feed == "device_pipeline_mixed":
                         mprefetch, mloader = mixed_feed(bs, prefetch)
                     else:
-                        mloader = decode_loader if bs == batch and feed in ("device_pipeline", "device_pipeline_resident") \
-                            else feed_loader(feed, bs, prefetch)
+                        plain = feed in ("device_pipeline", "device_pipeline_resident")
+                        mloader = decode_loader if bs == batch and plain else feed_loader(feed, bs, prefetch)
+                        who = "torchvision" if feed.endswith("torchvision") else "auto"
                         mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg, decode_to_bgr=True,
-                                                     jpeg_decoder="torchvision" if feed.endswith("torchvision") else "auto")
+                                                     jpeg_decoder=who)
                     raw_first = _first(mprefetch)
                     first = mpipe(raw_first, generator=gen)
                     if feed == "device_pipeline_resident":  # the pipeline without decoding or copying
@@ -443,10 +445,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                         tag = key if mode == "graph" else f"{key}_eager"
                         if mode not in steps:
                             model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
-                            steps[mode] = _train_step_fn(model, make_opt(model.parameters()), keys, graph=mode == "graph")
+                            steps[mode] = _train_step_fn(model, make_opt(model.parameters()), keys,
+                                                         graph=mode == "graph")
                             fixed = first  # the model alone: the same batch every step, nothing else running
-                            only = _time_loop([None] * (batches + 4), lambda _, st=steps[mode]: st(fixed["inputs"], fixed),
-                                              batches, sync)
+                            only = _time_loop([None] * (batches + 4),
+                                              lambda _, st=steps[mode]: st(fixed["inputs"], fixed), batches, sync)
                             alone[mode] = only
                             results[f"{tag}_train"] = only.rate
                             notes[f"{tag}_train"] = f"{only.busy_ms:.1f} ms/batch host time"

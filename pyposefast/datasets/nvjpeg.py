@@ -99,8 +99,8 @@ Encoded = Union[np.ndarray, torch.Tensor]
 
 
 class NvjpegDecoder:
-    """Decode batches of JPEG bytes onto a CUDA device (one decoder per thread: its state is not
-    shared; the library's handle is).
+    """Decode batches of JPEG bytes onto a CUDA device (one call at a time per decoder: give each
+    decoding thread its own; a decoder can move from thread to thread between calls).
 
     Args:
         device (str or torch.device): the CUDA device decoded images go to.
@@ -144,7 +144,7 @@ class NvjpegDecoder:
         self.library = path
         self.backend: str = self._impl.backend
         self.host_fallbacks = 0
-        self._owner = threading.get_ident()
+        self._busy = threading.Lock()  # its nvJPEG state serves one call at a time
         self.stats = {"prepare": 0.0, "wait": 0.0, "decode": 0.0, "finish": 0.0, "calls": 0}
 
     def decode(self, encoded: Sequence[Encoded], bgr: bool = True) -> RaggedImages:
@@ -161,10 +161,16 @@ class NvjpegDecoder:
 
         Raises:
             ValueError: an entry that is not 1-D uint8 CPU data, or not a decodable JPEG (named).
-            RuntimeError: called from another thread than the one that made the decoder.
+            RuntimeError: the decoder is decoding in another thread at the same time.
         """
-        if threading.get_ident() != self._owner:
-            raise RuntimeError("an NvjpegDecoder is used by the thread that created it only (make one per thread)")
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("this NvjpegDecoder is decoding in another thread: use one decoder per thread")
+        try:
+            return self._decode(encoded, bool(bgr))
+        finally:
+            self._busy.release()
+
+    def _decode(self, encoded: Sequence[Encoded], bgr: bool) -> RaggedImages:
         stats = self.stats
         t0 = time.perf_counter()
         arrays = [_host_bytes(i, e) for i, e in enumerate(encoded)]

@@ -337,6 +337,7 @@ class DevicePrefetcher:
             raise ValueError(f"max_device_batches ({self.max_device_batches}) must be at least the number of "
                              f"sources ({len(self.more_loaders) + 1})")
         self.stats: Dict[str, float] = {"wait": 0.0, "pin": 0.0, "copy": 0.0, "batches": 0}
+        self._decoders: Dict[int, Any] = {}
 
     def __iter__(self) -> Iterator[TopdownBatch]:
         if self.device.type != "cuda":
@@ -351,15 +352,18 @@ class DevicePrefetcher:
             return decode_jpeg_batch(batch, self.device, bgr=self.decode_to_bgr, decoder=decoder)
         return batch.to(self.device, non_blocking=True)
 
-    def _make_decoder(self) -> Any:
-        """This thread's :class:`NvjpegDecoder`, or None for torchvision (see ``jpeg_decoder``)."""
+    def _make_decoder(self, source: int) -> Any:
+        """Source ``source``'s :class:`NvjpegDecoder` (made once, kept across iterations: a hardware
+        decoder is costly to set up), or None for torchvision (see ``jpeg_decoder``)."""
         if not self.decode_jpeg or self.jpeg_decoder == "torchvision":
             return None
         from .nvjpeg import NvjpegDecoder, nvjpeg_available
 
         if self.jpeg_decoder == "auto" and not nvjpeg_available():
             return None
-        return NvjpegDecoder(self.device)
+        if source not in self._decoders:
+            self._decoders[source] = NvjpegDecoder(self.device)
+        return self._decoders[source]
 
     def _pinned(self, batch: TopdownBatch) -> TopdownBatch:
         """``batch`` page-locked (multi-threaded copy) unless it already is, or is encoded for nvjpeg."""
@@ -380,12 +384,12 @@ class DevicePrefetcher:
         # from the copy thread hung on the H100 machine (a forkserver launch that never returned)
         iterators = [iter(src) for src in sources]
 
-        def produce(batches: Iterator[Any]) -> None:
+        def produce(batches: Iterator[Any], source: int) -> None:
             stats = self.stats
             stream = torch.cuda.Stream(self.device, priority=-1)  # high priority (lower is higher)
             try:
                 with torch.cuda.device(self.device):
-                    decoder = self._make_decoder()
+                    decoder = self._make_decoder(source)
                     while True:
                         t0 = time.perf_counter()
                         cpu_batch = next(batches, _END)
@@ -417,7 +421,7 @@ class DevicePrefetcher:
             except BaseException as e:  # re-raised on the consumer's thread
                 handoff.put(_LoaderFailure(e))
 
-        threads = [threading.Thread(target=produce, args=(it,), name=f"DevicePrefetcher-{i}", daemon=True)
+        threads = [threading.Thread(target=produce, args=(it, i), name=f"DevicePrefetcher-{i}", daemon=True)
                    for i, it in enumerate(iterators)]
         for thread in threads:
             thread.start()

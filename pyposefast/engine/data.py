@@ -141,11 +141,12 @@ def _opencv_pool_down():
 
 def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int, device: torch.device,
             seed: int, prefetch_factor: Optional[int] = None, cache_images: bool = False,
-            reuse_buffers: Optional[Tuple[int, Tuple[int, int]]] = None) -> Any:
+            reuse_buffers: Optional[Tuple[int, Tuple[int, int]]] = None, encoded: bool = False) -> Any:
     """A decode-only loader with persistent workers, started here (on this thread, OpenCV's pool
     down) with no batches to prefetch; each epoch then sets ``sampler.batches`` and iterates.
     ``reuse_buffers=(batch_size, (max_w, max_h))``: workers decode into reused (page-locked on
-    CUDA) shared slots (``build_topdown_loader(reuse_buffers=True)``; a ``PooledLoader``)."""
+    CUDA) shared slots (``build_topdown_loader(reuse_buffers=True)``; a ``PooledLoader``).
+    ``encoded``: workers only read the files (decoded on the device by the prefetcher)."""
     pin = device.type == "cuda" and torch.cuda.is_available()
     if reuse_buffers is not None and num_workers > 0:
         batch_size, max_size = reuse_buffers
@@ -163,8 +164,9 @@ def _loader(records: List[Dict[str, Any]], sampler: _BatchList, num_workers: int
     # DevicePrefetcher's copy thread (a multi-threaded copy; the loader's own pin thread copies with
     # one, and pinning inside a worker is lost in the transfer)
     loader = torch.utils.data.DataLoader(
-        TopdownDecodeDataset(records, cache_images=cache_images), batch_sampler=sampler, num_workers=int(num_workers),
-        collate_fn=TopdownCollate(records, pin_memory=pin and num_workers == 0), pin_memory=False,
+        TopdownDecodeDataset(records, encoded=encoded, cache_images=cache_images), batch_sampler=sampler,
+        num_workers=int(num_workers), pin_memory=False,
+        collate_fn=TopdownCollate(records, pin_memory=pin and num_workers == 0 and not encoded),
         persistent_workers=num_workers > 0, generator=gen,
         **({"prefetch_factor": int(prefetch_factor)} if prefetch_factor and num_workers > 0 else {}))
     if num_workers > 0:
@@ -204,6 +206,10 @@ class TopdownTrainData:
             CUDA, so the main process neither maps fresh memory nor copies it to pin it (on the H100
             host: 4,778 vs 2,838 samples/s for 640x480 images). A batch that does not fit gets its
             own buffer. Needs ``num_workers > 0``; not with ``cache_images``. Defaults to None.
+        decode_on_device (bool): workers only read the files; nvJPEG decodes them on the GPU in the
+            prefetch thread (:class:`~pyposefast.datasets.nvjpeg.NvjpegDecoder`, hardware JPEG
+            engines where the GPU has them; torchvision's decoder when nvJPEG is not found). CUDA
+            only; not with ``cache_images`` or ``reuse_buffers``. Defaults to False.
         **pipeline_kwargs: more ``TopdownBatchPipeline`` arguments (``half_body``, ``padding``,
             ``use_dataset_keypoint_weights``, ``out_dtype`` ...).
 
@@ -218,7 +224,7 @@ class TopdownTrainData:
                  drop_last: bool = True, shuffle: bool = True, use_udp: Optional[bool] = None,
                  target_keys: Optional[Sequence[str]] = None, prefetch_factor: Optional[int] = None,
                  cache_images: bool = False, reuse_buffers: Optional[Tuple[int, int]] = None,
-                 **pipeline_kwargs: Any) -> None:
+                 decode_on_device: bool = False, **pipeline_kwargs: Any) -> None:
         self.records = _records(records)
         if not self.records:
             raise ValueError("records is empty: no training samples")
@@ -248,6 +254,10 @@ class TopdownTrainData:
             if int(num_workers) < 1:
                 raise ValueError("reuse_buffers needs num_workers >= 1 (the slots are filled by the workers)")
         self.reuse_buffers = None if reuse_buffers is None else (int(reuse_buffers[0]), int(reuse_buffers[1]))
+        self.decode_on_device = bool(decode_on_device)
+        if self.decode_on_device and (self.cache_images or self.reuse_buffers is not None):
+            raise ValueError("decode_on_device does not go with cache_images or reuse_buffers (the workers "
+                             "keep the files' bytes, not decoded images)")
         kw = dict(train=self.augment, use_udp=self.use_udp)
         if not self.augment:
             kw.update(flip=None, half_body=None, bbox_transform=None)
@@ -257,6 +267,7 @@ class TopdownTrainData:
         self._skip = 0
         self._sampler = _BatchList()
         self._loader: Optional[torch.utils.data.DataLoader] = None
+        self._prefetcher: Optional[DevicePrefetcher] = None  # kept: its nvJPEG decoders live across epochs
         self._codec_keys: Optional[List[str]] = None
 
     @property
@@ -315,8 +326,12 @@ class TopdownTrainData:
         self._sampler.batches = batches[skip:]
         if self._loader is None:
             pooled = None if self.reuse_buffers is None else (self.batch_size, self.reuse_buffers)
+            if self.decode_on_device and device.type != "cuda":
+                raise ValueError(f"decode_on_device needs a CUDA device, got {device}")
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed,
-                                   self.prefetch_factor, self.cache_images, pooled)
+                                   self.prefetch_factor, self.cache_images, pooled, encoded=self.decode_on_device)
+            self._prefetcher = DevicePrefetcher(self._loader, device, decode_jpeg=self.decode_on_device,
+                                                decode_to_bgr=True)
         keep = self.target_keys if self.target_keys is not None else self.codec_keys
         counter = itertools.count(skip)  # the batch's index in the epoch (its draws' seed)
 
@@ -331,7 +346,7 @@ class TopdownTrainData:
             return {"inputs": out["inputs"], **{k: out[k] for k in keep}}
 
         # the pipeline runs on a side stream, overlapping the previous batch's training step
-        stream = map_on_side_stream(prepare, DevicePrefetcher(self._loader, device), device)
+        stream = map_on_side_stream(prepare, self._prefetcher, device)
         try:
             yield from stream
         finally:  # an epoch cut short: stop the prefetch thread before the loader is iterated again

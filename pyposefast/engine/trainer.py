@@ -437,9 +437,15 @@ class Trainer:
             self._jsonl.write({"type": "resume", "checkpoint": path, "epoch": self.epoch + 1,
                                "iter": self.iter_in_epoch, "global_iter": self.global_iter})
         final: Dict[str, float] = dict(self.history[-1].get("val", {})) if self.history else {}
+        # on CUDA the loop runs on a stream of its own: synchronous CUDA calls made by other threads
+        # (a decoding library in the prefetch thread) wait for work on the legacy default stream, and
+        # would wait for the training step there (nvJPEG: 362 vs 22 ms per batch on the H100)
+        on_cuda = self.device.type == "cuda"
+        stream = torch.cuda.stream(torch.cuda.Stream(self.device)) if on_cuda else contextlib.nullcontext()
         try:
-            while self.epoch < self.max_epochs:
-                final = self._train_epoch() or final
+            with stream:
+                while self.epoch < self.max_epochs:
+                    final = self._train_epoch() or final
         finally:
             self._bar.close()
             self._tb.close()

@@ -109,11 +109,14 @@ def test_decode_fallbacks_gray_progressive_and_errors():
         dec.decode([np.zeros((2, 2), np.uint8)])
     with pytest.raises(ValueError, match=r"encoded\[0\] is empty"):
         dec.decode([np.zeros(0, np.uint8)])
-    errors = []
-    t = threading.Thread(target=lambda: errors.append(pytest.raises(RuntimeError, dec.decode, [gray])))
+    with dec._busy:  # as if another thread were decoding with it right now
+        with pytest.raises(RuntimeError, match="another thread"):
+            dec.decode([gray])
+    got = []
+    t = threading.Thread(target=lambda: got.append(dec.decode([gray]).cpu_sizes.tolist()))
     t.start()
     t.join()
-    assert errors and "thread" in str(errors[0].value)
+    assert got == [[[120, 90]]]  # one call at a time, from any thread
     out = dec.decode([gray])  # still usable after the errors
     assert out.cpu_sizes.tolist() == [[120, 90]]
 
@@ -147,3 +150,30 @@ def test_side_stream_pipeline_equals_current_stream(records):
     for g, w in zip(got, want):
         for k in ("inputs", "heatmaps", "keypoint_weights", "transformed_keypoints"):
             assert torch.equal(g[k], w[k]), k
+
+
+def test_train_data_decode_on_device_checks(records):
+    from pyposefast.engine import TopdownTrainData
+
+    codec = MSRAHeatmap((48, 64), (12, 16), 2.0)
+    with pytest.raises(ValueError, match="decode_on_device does not go with"):
+        TopdownTrainData(records, "coco", codec, (48, 64), 2, num_workers=0, cache_images=True, decode_on_device=True)
+    data = TopdownTrainData(records, "coco", codec, (48, 64), 2, num_workers=0, device="cpu", decode_on_device=True)
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        next(iter(data))
+
+
+@requires_nvjpeg
+@pytest.mark.cuda
+def test_train_data_decode_on_device_matches_cpu_decoding(records):
+    """The same batches and targets as decoding in the workers; crops within two decoders' rounding."""
+    from pyposefast.engine import TopdownTrainData
+
+    codec = MSRAHeatmap((48, 64), (12, 16), 2.0)
+    kw = dict(num_workers=0, device="cuda", seed=3)
+    cpu = list(TopdownTrainData(records, "coco", codec, (48, 64), 2, **kw))
+    gpu = list(TopdownTrainData(records, "coco", codec, (48, 64), 2, decode_on_device=True, **kw))
+    assert len(cpu) == len(gpu) > 0
+    for a, b in zip(cpu, gpu):
+        assert torch.equal(a["heatmaps"], b["heatmaps"]) and torch.equal(a["keypoint_weights"], b["keypoint_weights"])
+        assert (a["inputs"] - b["inputs"]).abs().mean() < 0.12  # normalised units (1 level ~ 0.017)
