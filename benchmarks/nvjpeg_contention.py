@@ -1,6 +1,6 @@
 """Why does nvJPEG decoding slow down while the GPU trains? Time one decode call (64 640x480 JPEGs)
 alone and while a graphed ResNet-50 step runs in the main thread, with the training on the legacy
-default stream or on a stream of its own, and nvJPEG's memory pools off or on.
+default stream or on a stream of its own, and nvJPEG's own allocators or our caching ones.
 
     python benchmarks/nvjpeg_contention.py
 """
@@ -16,9 +16,9 @@ from pyposefast.datasets import generate_synthetic_coco, load_coco_keypoints
 from pyposefast.datasets.nvjpeg import NvjpegDecoder
 
 
-def decode_times(files, flags, stop, out, n=30, parts=None):
+def decode_times(files, caching, stop, out, n=30, parts=None):
     torch.cuda.set_device(0)
-    dec = NvjpegDecoder("cuda", flags=flags)
+    dec = NvjpegDecoder("cuda", caching_allocator=caching)
     stream = torch.cuda.Stream(priority=-1)
     with torch.cuda.stream(stream):
         for _ in range(3):
@@ -49,9 +49,11 @@ def main():
 
     torch.backends.cudnn.benchmark = True
     model = build_model("resnet50_coco_256x192").cuda().to(memory_format=torch.channels_last).train()
-    step = _train_step_fn(model, torch.optim.Adam(model.parameters(), lr=5e-4), ["heatmaps", "keypoint_weights"], True)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    step = _train_step_fn(model, opt, ["heatmaps", "keypoint_weights"], True)
     batch = {"inputs": torch.randn(64, 3, 256, 192, device="cuda"),
-             "heatmaps": torch.rand(64, 17, 64, 48, device="cuda"), "keypoint_weights": torch.ones(64, 17, device="cuda")}
+             "heatmaps": torch.rand(64, 17, 64, 48, device="cuda"),
+             "keypoint_weights": torch.ones(64, 17, device="cuda")}
     own = torch.cuda.Stream()
     for where in ("default", "own"):
         ctx = torch.cuda.stream(own) if where == "own" else torch.cuda.stream(torch.cuda.default_stream())
@@ -59,13 +61,14 @@ def main():
             for _ in range(5):
                 step(batch["inputs"], batch)
             torch.cuda.synchronize()
-    for flags in (0,):
+    for caching in (False, True):
         alone = []
-        decode_times(files, flags, threading.Event(), alone)
-        print(f"flags {flags}: decode alone {1e3 * np.median(alone):.1f} ms (median of {len(alone)})", flush=True)
-        for where in ("default", "own"):
+        decode_times(files, caching, threading.Event(), alone)
+        print(f"caching allocator {caching}: decode alone {1e3 * np.median(alone):.1f} ms (median of {len(alone)})",
+              flush=True)
+        for where in ("own", "default"):
             stop, times, parts = threading.Event(), [], {}
-            t = threading.Thread(target=decode_times, args=(files, flags, stop, times, 30, parts))
+            t = threading.Thread(target=decode_times, args=(files, caching, stop, times, 30, parts))
             ctx = torch.cuda.stream(own) if where == "own" else torch.cuda.stream(torch.cuda.default_stream())
             steps = 0
             with ctx:
@@ -76,9 +79,11 @@ def main():
                     steps += 1
                 torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
-            print(f"flags {flags}, training on the {where} stream: decode {1e3 * np.median(times):.1f} ms "
+            print(f"caching allocator {caching}, training on the {where} stream: "
+                  f"decode {1e3 * np.median(times):.1f} ms "
                   f"(median of {len(times)}; ms per call: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
                   + f"), training {64 * steps / dt:.0f} samples/s meanwhile", flush=True)
+        print("allocator:", NvjpegDecoder("cuda")._impl.allocator_stats(), flush=True)
 
 
 if __name__ == "__main__":

@@ -207,12 +207,13 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         batch_size (int, optional): batch of the throughput rows. Defaults to 64 (32 quick).
         batches (int, optional): timed batches per row. Defaults to 60 (4 quick).
         num_images (int, optional): synthetic 640x480 images. Defaults to 300 (40 quick).
-        sections (sequence of str): ``'feeds'``: every way of feeding the pipeline (loader alone,
+        sections (sequence of str): ``'workers'``: the pipeline fed by decoding workers (part of
+            ``'feeds'``); ``'feeds'``: every way of feeding the pipeline (loader alone,
             per-sample path, the DataLoader's pin thread, pooled buffers, pageable copies, nvjpeg;
             not the mixed feed, which runs only when named);
             ``'train'``: the training rows (CUDA, fed by the fastest feed measured); ``'pin_thread'``,
             ``'pooled'``, ``'nvjpeg'``, ``'mixed'``: those feeds alone (parts of ``'feeds'``). The batched
-            pipeline with workers decoding (and alone) is always measured.
+            pipeline alone on a resident batch is always measured.
         models (sequence of str): the training rows' models, ``'resnet50'`` and / or ``'rtmpose_s'``.
         train_steps (sequence of str): how the training rows run a step: ``'graph'`` (the whole
             step one CUDA graph, :class:`~pyposefast.engine.GraphedTrainStep`) and / or ``'eager'``.
@@ -283,8 +284,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                 f"{1e3 * p.stats['pin'] / n:.1f} pinning, {1e3 * p.stats['copy'] / n:.1f} copying")
 
     # 1. the loader alone: workers decode and pack; the ceiling of any decode-in-workers path
-    decode_loader = loader(batch)
     feeds_rows = "feeds" in sections
+    # one 16-worker loader per process where possible: a second one's forkserver launch hung at
+    # times on the H100 host ("pickle data was truncated" in the forkserver child)
+    workers_rows = feeds_rows or "workers" in sections
+    decode_loader = loader(batch) if workers_rows else None
     if feeds_rows:
         results["loader_only"] = _time_loop(decode_loader, lambda b: len(b), batches, lambda: None).rate
         row("loader_only", "workers decode + pack only (loader ceiling)", batch)
@@ -293,16 +297,20 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     # 3. the batched pipeline fed by the workers (decode included)
     pipe = TopdownBatchPipeline.from_meta(meta, (192, 256), heatmap_codec)
     gen = torch.Generator(device=device).manual_seed(0)
-    prefetch = DevicePrefetcher(decode_loader, device)
+    def main_process_loader(bs: int):  # decodes in this process: a resident batch, no workers
+        return build_topdown_loader(records, bs, 0, drop_last=True, seed=0)
+
+    prefetch = DevicePrefetcher(decode_loader if workers_rows else main_process_loader(batch), device)
 
     def consume_dev(b):
         return pipe(b, generator=gen)["inputs"].shape[0]
 
-    fed = _time_loop(prefetch, consume_dev, batches, sync)
-    results["device_pipeline"] = fed.rate
-    notes["device_pipeline"] = (f"main thread: {fed.wait_ms:.1f} ms/batch waiting for data, {fed.busy_ms:.1f} in the "
-                                f"pipeline" + (copy_note(prefetch) if cuda else ""))
-    row("device_pipeline", f"batched pipeline on {device.type}, workers decode", batch)
+    if workers_rows:
+        fed = _time_loop(prefetch, consume_dev, batches, sync)
+        results["device_pipeline"] = fed.rate
+        notes["device_pipeline"] = (f"main thread: {fed.wait_ms:.1f} ms/batch waiting for data, {fed.busy_ms:.1f} in "
+                                    f"the pipeline" + (copy_note(prefetch) if cuda else ""))
+        row("device_pipeline", f"batched pipeline on {device.type}, workers decode", batch)
     if cuda and ("feeds" in sections or "pin_thread" in sections):  # the DataLoader's pin thread instead
         pt_loader = loader(batch, pin_thread=True)
         pt_prefetch = DevicePrefetcher(pt_loader, device)
@@ -393,7 +401,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
              "device_pipeline_mixed": "CPU + nvjpeg decode",
              "device_pipeline_resident": "one resident raw batch, no decode"}
     if train_feeds is None:  # the fastest feed measured above feeds training
-        train_feeds = [max((k for k in feeds if k in results), key=lambda k: results[k])]
+        measured = [k for k in feeds if k in results]
+        train_feeds = [max(measured, key=lambda k: results[k])] if measured else ["device_pipeline_resident"]
     for f in train_feeds:
         if f not in feeds:
             raise ValueError(f"train_feeds: unknown feed {f!r}; choose from {sorted(feeds)}")
@@ -431,7 +440,12 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                         mprefetch, mloader = mixed_feed(bs, prefetch)
                     else:
                         plain = feed in ("device_pipeline", "device_pipeline_resident")
-                        mloader = decode_loader if bs == batch and plain else feed_loader(feed, bs, prefetch)
+                        if decode_loader is not None and bs == batch and plain:
+                            mloader = decode_loader
+                        elif feed == "device_pipeline_resident":
+                            mloader = main_process_loader(bs)
+                        else:
+                            mloader = feed_loader(feed, bs, prefetch)
                         who = "torchvision" if feed.endswith("torchvision") else "auto"
                         mprefetch = DevicePrefetcher(mloader, device, decode_jpeg=nvjpeg, decode_to_bgr=True,
                                                      jpeg_decoder=who)
@@ -477,11 +491,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                 del steps
                 torch.cuda.empty_cache()
 
-    if "per_sample" in results:
+    if "per_sample" in results and "device_pipeline" in results:
         out(f"speed-up of the batched pipeline over the per-sample path: "
             f"{results['device_pipeline'] / results['per_sample']:.2f}x")
     if cuda:
-        best = max(results["device_pipeline"], results.get("device_pipeline_nvjpeg", 0.0),
+        best = max(results.get("device_pipeline", 0.0), results.get("device_pipeline_nvjpeg", 0.0),
                    results.get("device_pipeline_mixed", 0.0),
                    results.get("device_pipeline_unpinned", 0.0), results.get("device_pipeline_pooled", 0.0))
         out(f"target >= 5000 samples/s decode included: {'met' if best >= 5000 else 'NOT met'} ({best:.0f})")
