@@ -385,6 +385,14 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
         return DevicePrefetcher(cpu_loader, device, decode_jpeg=True, more_loaders=[nv_loader], decode_to_bgr=True,
                                 max_device_batches=3), [cpu_loader, nv_loader]
 
+    def nvjpeg_threads_feed(bs: int, threads: int):
+        """``threads`` worker-less sources, each reading files and decoding with its own nvJPEG
+        decoder in its own thread: a decode call blocks its thread for about a training step while
+        the GPU trains (inside nvJPEG), so several threads keep the JPEG engines busy."""
+        loaders = [build_topdown_loader(records, bs, 0, drop_last=True, encoded=True, seed=i) for i in range(threads)]
+        return DevicePrefetcher(loaders[0], device, decode_jpeg=True, more_loaders=loaders[1:], decode_to_bgr=True,
+                                max_device_batches=threads + 1), loaders
+
     # only on request: an earlier form (two worker pools, torchvision) hung once in a DataLoader reset
     if cuda and "mixed" in sections:
         mx_prefetch, mx_loaders = mixed_feed(batch, None)
@@ -400,6 +408,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
     feeds = {"device_pipeline": "workers decode", "device_pipeline_pooled": "reused buffers",
              "device_pipeline_nvjpeg": "nvjpeg", "device_pipeline_nvjpeg_torchvision": "nvjpeg, torchvision",
              "device_pipeline_mixed": "CPU + nvjpeg decode",
+             "device_pipeline_nvjpeg2": "nvjpeg, 2 threads", "device_pipeline_nvjpeg3": "nvjpeg, 3 threads",
              "device_pipeline_resident": "one resident raw batch, no decode"}
     if train_feeds is None:  # the fastest feed measured above feeds training
         measured = [k for k in feeds if k in results]
@@ -439,6 +448,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                     prefetch = 1 if workers and bs > batch else None
                     if feed == "device_pipeline_mixed":
                         mprefetch, mloader = mixed_feed(bs, prefetch)
+                    elif feed in ("device_pipeline_nvjpeg2", "device_pipeline_nvjpeg3"):
+                        mprefetch, mloader = nvjpeg_threads_feed(bs, int(feed[-1]))
                     else:
                         plain = feed in ("device_pipeline", "device_pipeline_resident")
                         if decode_loader is not None and bs == batch and plain:
