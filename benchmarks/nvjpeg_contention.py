@@ -1,6 +1,6 @@
 """Why does nvJPEG decoding slow down while the GPU trains? Time one decode call (64 640x480 JPEGs)
 alone and while a graphed ResNet-50 step runs in the main thread, with the training on the legacy
-default stream or on a stream of its own, and nvJPEG's own allocators or our caching ones.
+default stream or on a stream of its own, and nvJPEG's memory pools (flag 2) off or on.
 
     python benchmarks/nvjpeg_contention.py
 """
@@ -16,9 +16,9 @@ from pyposefast.datasets import generate_synthetic_coco, load_coco_keypoints
 from pyposefast.datasets.nvjpeg import NvjpegDecoder
 
 
-def decode_times(files, caching, stop, out, n=30, parts=None):
+def decode_times(files, flags, stop, out, n=30, parts=None):
     torch.cuda.set_device(0)
-    dec = NvjpegDecoder("cuda", caching_allocator=caching)
+    dec = NvjpegDecoder("cuda", flags=flags)
     stream = torch.cuda.Stream(priority=-1)
     with torch.cuda.stream(stream):
         for _ in range(3):
@@ -61,14 +61,14 @@ def main():
             for _ in range(5):
                 step(batch["inputs"], batch)
             torch.cuda.synchronize()
-    for caching in (False, True):
+    for flags in (0, 2):
         alone = []
-        decode_times(files, caching, threading.Event(), alone)
-        print(f"caching allocator {caching}: decode alone {1e3 * np.median(alone):.1f} ms (median of {len(alone)})",
+        decode_times(files, flags, threading.Event(), alone)
+        print(f"nvJPEG flags {flags}: decode alone {1e3 * np.median(alone):.1f} ms (median of {len(alone)})",
               flush=True)
         for where in ("own", "default"):
             stop, times, parts = threading.Event(), [], {}
-            t = threading.Thread(target=decode_times, args=(files, caching, stop, times, 30, parts))
+            t = threading.Thread(target=decode_times, args=(files, flags, stop, times, 30, parts))
             ctx = torch.cuda.stream(own) if where == "own" else torch.cuda.stream(torch.cuda.default_stream())
             steps = 0
             with ctx:
@@ -79,11 +79,10 @@ def main():
                     steps += 1
                 torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
-            print(f"caching allocator {caching}, training on the {where} stream: "
+            print(f"nvJPEG flags {flags}, training on the {where} stream: "
                   f"decode {1e3 * np.median(times):.1f} ms "
                   f"(median of {len(times)}; ms per call: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
                   + f"), training {64 * steps / dt:.0f} samples/s meanwhile", flush=True)
-        print("allocator:", NvjpegDecoder("cuda")._impl.allocator_stats(), flush=True)
 
 
 if __name__ == "__main__":

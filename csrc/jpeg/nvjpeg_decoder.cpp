@@ -16,19 +16,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <atomic>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <tuple>
-#include <utility>
 #include <vector>
-
-#if defined(PYPOSEFAST_WITH_CUDA)
-#include <cuda_runtime_api.h>
-#endif
 
 namespace py = pybind11;
 
@@ -84,107 +76,6 @@ void check(Status s, const char* what) {
     throw std::runtime_error(std::string("nvJPEG ") + what + " failed: NVJPEG_STATUS_" + status_name(s) + " (" +
                              std::to_string(s) + ")");
   }
-}
-
-// ---- caching allocators handed to nvjpegCreateEx ----
-// nvJPEG's default allocators call cudaMalloc/cudaFree and cudaHostAlloc/cudaFreeHost as its buffers
-// come and go; cudaFree and cudaFreeHost wait for the whole device, i.e. for a training step running
-// beside the decode. These keep every block for reuse (rounded up to a size class, at most 25% more
-// than asked) and never give memory back before the process ends, as a caching allocator does.
-// nvJPEG's allocator callbacks carry no context, hence one process-wide cache per kind.
-struct BlockCache {
-  std::mutex mutex;
-  std::multimap<std::pair<int, size_t>, void*> free_blocks;  // (device or -1, class size) -> block
-  std::map<void*, std::pair<int, size_t>> sizes;             // every block handed out, by address
-  std::atomic<long> allocations{0}, reuses{0};
-};
-BlockCache& device_cache() {
-  static BlockCache* cache = new BlockCache();  // leaked on purpose: used until the process ends
-  return *cache;
-}
-BlockCache& pinned_cache() {
-  static BlockCache* cache = new BlockCache();
-  return *cache;
-}
-
-size_t size_class(size_t n) {
-  if (n <= 4096) return 4096;
-  size_t top = 1;
-  while ((top << 1) <= n) top <<= 1;  // the largest power of two <= n
-  const size_t step = top / 4;
-  return (n + step - 1) / step * step;  // top * {1, 1.25, 1.5, 1.75, 2}
-}
-
-#if defined(PYPOSEFAST_WITH_CUDA)
-template <typename Alloc>
-int cached_malloc(BlockCache& cache, int device, void** p, size_t n, Alloc alloc) {
-  const auto key = std::make_pair(device, size_class(n));
-  {
-    std::lock_guard<std::mutex> lock(cache.mutex);
-    auto it = cache.free_blocks.find(key);
-    if (it != cache.free_blocks.end()) {
-      *p = it->second;
-      cache.free_blocks.erase(it);
-      cache.reuses++;
-      return 0;
-    }
-  }
-  const int err = alloc(p, key.second);
-  if (err != 0) return err;
-  std::lock_guard<std::mutex> lock(cache.mutex);
-  cache.sizes[*p] = key;
-  cache.allocations++;
-  return 0;
-}
-
-int cached_free(BlockCache& cache, void* p) {
-  if (p == nullptr) return 0;
-  std::lock_guard<std::mutex> lock(cache.mutex);
-  auto it = cache.sizes.find(p);
-  if (it == cache.sizes.end()) return static_cast<int>(cudaErrorInvalidValue);
-  cache.free_blocks.emplace(it->second, p);
-  return 0;
-}
-
-int device_malloc(void** p, size_t n) {
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) return static_cast<int>(cudaErrorInvalidDevice);
-  return cached_malloc(device_cache(), device, p, n,
-                       [](void** q, size_t m) { return static_cast<int>(cudaMalloc(q, m)); });
-}
-int device_free(void* p) { return cached_free(device_cache(), p); }
-int pinned_malloc(void** p, size_t n, unsigned int flags) {
-  return cached_malloc(pinned_cache(), -1, p, n, [flags](void** q, size_t m) {
-    return static_cast<int>(cudaHostAlloc(q, m, flags | cudaHostAllocPortable));
-  });
-}
-int pinned_free(void* p) { return cached_free(pinned_cache(), p); }
-
-struct DevAllocator {  // nvjpegDevAllocator_t
-  int (*dev_malloc)(void**, size_t);
-  int (*dev_free)(void*);
-};
-struct PinnedAllocator {  // nvjpegPinnedAllocator_t
-  int (*pinned_malloc)(void**, size_t, unsigned int);
-  int (*pinned_free)(void*);
-};
-DevAllocator kDevAllocator{device_malloc, device_free};
-PinnedAllocator kPinnedAllocator{pinned_malloc, pinned_free};
-void* dev_allocator() { return &kDevAllocator; }
-void* pinned_allocator() { return &kPinnedAllocator; }
-#else
-void* dev_allocator() { return nullptr; }  // a CPU-only build: nvJPEG's own allocators
-void* pinned_allocator() { return nullptr; }
-#endif
-
-py::dict allocator_stats() {
-  py::dict d;
-  d["device_allocations"] = device_cache().allocations.load();
-  d["device_reuses"] = device_cache().reuses.load();
-  d["pinned_allocations"] = pinned_cache().allocations.load();
-  d["pinned_reuses"] = pinned_cache().reuses.load();
-  d["caching"] = dev_allocator() != nullptr;
-  return d;
 }
 
 template <typename Fn>
@@ -252,15 +143,13 @@ class NvjpegDecoder {
  public:
   // backend: "auto" (hardware where the GPU has JPEG engines, else the default GPU/hybrid one),
   // "hardware" or "default". The handle is created on the calling thread's current CUDA device.
-  // flags: nvjpegCreateEx's (e.g. NVJPEG_FLAGS_ENABLE_MEMORY_POOLS = 2). caching: the caching
-  // allocators above (CUDA builds) instead of nvJPEG's own.
-  NvjpegDecoder(const std::string& library_path, const std::string& backend, unsigned int flags, bool caching)
+  // flags: nvjpegCreateEx's (e.g. NVJPEG_FLAGS_ENABLE_MEMORY_POOLS = 2). nvJPEG's own allocators:
+  // caching ones passed here were never called by the hardware backend (measured on the H100).
+  NvjpegDecoder(const std::string& library_path, const std::string& backend, unsigned int flags)
       : lib_(checked(library_path, backend)) {
-    void* dev = caching ? dev_allocator() : nullptr;
-    void* pinned = caching ? pinned_allocator() : nullptr;
     Status hw = kArchMismatch;  // what the hardware backend said (ARCH_MISMATCH: the GPU has no JPEG engines)
     if (backend != "default") {
-      hw = lib_.create_ex(kBackendHardware, dev, pinned, flags, &handle_);
+      hw = lib_.create_ex(kBackendHardware, nullptr, nullptr, flags, &handle_);
       if (hw == kSuccess) {
         hardware_ = true;
       } else {
@@ -269,7 +158,7 @@ class NvjpegDecoder {
       }
     }
     if (!hardware_) {
-      Status s = lib_.create_ex(kBackendDefault, dev, pinned, flags, &handle_);
+      Status s = lib_.create_ex(kBackendDefault, nullptr, nullptr, flags, &handle_);
       if (s != kSuccess) {
         handle_ = nullptr;
         check(s, backend == "default" ? "nvjpegCreateEx(NVJPEG_BACKEND_DEFAULT)"
@@ -398,11 +287,8 @@ void register_nvjpeg(py::module_& m) {
   py::class_<NvjpegDecoder>(m, "NvjpegDecoder",
                             "Batched nvJPEG decoding (loaded from `library_path` at run time); see "
                             "pyposefast.datasets.nvjpeg for the checked Python interface.")
-      .def(py::init<const std::string&, const std::string&, unsigned int, bool>(), py::arg("library_path"),
-           py::arg("backend") = "auto", py::arg("flags") = 0u, py::arg("caching") = true,
-           py::call_guard<py::gil_scoped_release>())
-      .def_static("allocator_stats", &allocator_stats,
-                  "Blocks the caching allocators got from CUDA, and how often they handed one out again.")
+      .def(py::init<const std::string&, const std::string&, unsigned int>(), py::arg("library_path"),
+           py::arg("backend") = "auto", py::arg("flags") = 0u, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("backend", &NvjpegDecoder::backend)
       .def("version", &NvjpegDecoder::version)
       .def("inspect", &NvjpegDecoder::inspect, py::arg("images"), py::call_guard<py::gil_scoped_release>(),

@@ -108,9 +108,6 @@ class NvjpegDecoder:
             backend), ``'hardware'`` (fail without them) or ``'default'``. Defaults to ``'auto'``.
         library (str, optional): nvJPEG's path; default :func:`find_nvjpeg_library`.
         flags (int): ``nvjpegCreateEx`` flags (e.g. 2: ``NVJPEG_FLAGS_ENABLE_MEMORY_POOLS``). Defaults to 0.
-        caching_allocator (bool): give nvJPEG caching device and pinned allocators, which keep its
-            buffers for reuse (its own free them with cudaFree / cudaFreeHost, which wait for the
-            whole device, e.g. a training step). Defaults to True.
 
     Attributes:
         backend (str): ``'hardware'`` or ``'default'``, what runs.
@@ -124,7 +121,7 @@ class NvjpegDecoder:
     """
 
     def __init__(self, device: Union[str, torch.device] = "cuda", backend: str = "auto",
-                 library: Optional[str] = None, flags: int = 0, caching_allocator: bool = True) -> None:
+                 library: Optional[str] = None, flags: int = 0) -> None:
         self.device = torch.device(device)
         if self.device.type != "cuda":
             raise ValueError(f"device must be a CUDA device, got {self.device}")
@@ -143,7 +140,7 @@ class NvjpegDecoder:
             self.device = torch.device("cuda", torch.cuda.current_device())
         with torch.cuda.device(self.device):
             torch.cuda.init()
-            self._impl = ext.NvjpegDecoder(path, backend, int(flags), bool(caching_allocator))
+            self._impl = ext.NvjpegDecoder(path, backend, int(flags))
         self.library = path
         self.backend: str = self._impl.backend
         self.host_fallbacks = 0
