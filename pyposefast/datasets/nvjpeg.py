@@ -16,6 +16,14 @@ The library (``libnvjpeg.so.13`` / ``.12``) is found at run time: ``$PYPOSEFAST_
 ``nvidia-nvjpeg`` pip package (``pip install "pyposefast[nvjpeg]"``), torchvision's bundled copy, the
 CUDA toolkit, then the loader's search path. Outputs differ from OpenCV's (libjpeg-turbo) decode by
 the IDCT's and chroma upsampling's rounding: a few levels at edges, as any two JPEG decoders.
+
+Measured on the H100 (``benchmarks/results/h100-pipeline-2026-11-25-session6.txt``): a batch of 64
+640x480 JPEGs in 3 ms alone (torchvision's decoder fed the pipeline at 3,863 samples/s, this one at
+7,187, in the same run); while the GPU trains, each call blocks for about one training step inside
+nvJPEG (~22 ms beside a ResNet-50 step), so train on a stream of your own (the ``Trainer`` does:
+with training on the legacy default stream a call took 280-510 ms) and decode in more than one
+thread or beside CPU decoding. One decode call of the session's H100 runs never returned (beside a
+pooled CPU loader); not understood.
 """
 
 from __future__ import annotations

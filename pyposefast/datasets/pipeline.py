@@ -298,14 +298,20 @@ class DevicePrefetcher:
             (CUDA); batches are handed over as they become ready, so the order across sources is
             not fixed (not for exactly reproducible training). The use: mixed decoding, a loader of
             decoded images (CPU workers) beside one of encoded images (nvjpeg), so that the host's
-            cores and the GPU's decoder both feed the pipeline. Experimental: its one H100 training
-            run with two persistent-worker loaders hung in a loader's reset (not yet understood).
+            cores and the GPU's decoder both feed the pipeline (e.g. a pooled CPU loader beside a
+            worker-less loader of encoded files). Experimental: of the H100 training runs fed this
+            way, one with two worker pools hung in a loader's reset, and one of three with one pool
+            hung with a thread waiting for a worker's shared-memory descriptor and the nvjpeg
+            thread inside a decode call (not yet understood).
         decode_to_bgr (bool): nvjpeg output in OpenCV's BGR order (as the CPU-decoded batches,
             for a pipeline built with ``bgr_to_rgb=True``). Defaults to False (RGB).
         jpeg_decoder (str): who decodes with ``decode_jpeg``: ``'pyposefast'`` (our nvJPEG binding,
             :class:`~pyposefast.datasets.nvjpeg.NvjpegDecoder`: hardware JPEG engines where the GPU
             has them, one decoder per thread, on the copy thread's stream), ``'torchvision'`` or
-            ``'auto'`` (ours when nvJPEG is found, else torchvision). Defaults to ``'auto'``.
+            ``'auto'`` (ours when nvJPEG is found, else torchvision). Defaults to ``'auto'``. While
+            the GPU trains, each nvJPEG decode call blocks its thread for about one training step
+            (inside nvJPEG, measured on the H100: 3 ms alone, ~22 ms beside a ResNet-50 step), which
+            caps the nvjpeg feed there (see ``benchmarks/nvjpeg_contention.py``).
 
     The copy threads' stream is high-priority: its copies and decodes (a few short kernels) are
     scheduled ahead of a training step's kernels instead of queueing behind them.
