@@ -22,7 +22,7 @@ Measured on the H100 (``benchmarks/results/h100-pipeline-2026-11-25-session6.txt
 7,187, in the same run); while the GPU trains, each call blocks for about one training step inside
 nvJPEG (~22 ms beside a ResNet-50 step), so train on a stream of your own (the ``Trainer`` does:
 with training on the legacy default stream a call took 280-510 ms) and decode in more than one
-thread or beside CPU decoding. One decode call of the session's H100 runs never returned (beside a
+thread or beside CPU decoding. In one of those H100 runs a decode call never returned (beside a
 pooled CPU loader); not understood.
 """
 

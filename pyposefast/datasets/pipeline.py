@@ -279,8 +279,8 @@ class DevicePrefetcher:
     stream waits on the event, the host never waits for the device. The device holds at most
     ``max_device_batches`` raw batches (default 2: the one in use and the one in flight). With
     ``decode_jpeg=True`` encoded batches (``build_topdown_loader(..., encoded=True)``) are decoded
-    by nvjpeg (torchvision) in that thread, giving RGB images (build the pipeline with
-    ``bgr_to_rgb=False``). On the CPU it passes batches through.
+    by nvJPEG in that thread (see ``jpeg_decoder``), giving RGB images (build the pipeline with
+    ``bgr_to_rgb=False``) or BGR ones (``decode_to_bgr=True``). On the CPU it passes batches through.
 
     Pinning: batches that arrive pageable (a loader built with ``pin_memory=False``) are page-locked
     in that thread before the copy (``pin=True``). That copy runs on all intra-op threads, where the
