@@ -363,12 +363,13 @@ class DevicePrefetcher:
         decoder is costly to set up), or None for torchvision (see ``jpeg_decoder``)."""
         if not self.decode_jpeg or self.jpeg_decoder == "torchvision":
             return None
+        if source in self._decoders:
+            return self._decoders[source]
         from .nvjpeg import NvjpegDecoder, nvjpeg_available
 
         if self.jpeg_decoder == "auto" and not nvjpeg_available():
             return None
-        if source not in self._decoders:
-            self._decoders[source] = NvjpegDecoder(self.device)
+        self._decoders[source] = NvjpegDecoder(self.device)
         return self._decoders[source]
 
     def _pinned(self, batch: TopdownBatch) -> TopdownBatch:
