@@ -219,9 +219,11 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             step one CUDA graph, :class:`~pyposefast.engine.GraphedTrainStep`) and / or ``'eager'``.
         train_feeds (sequence of str, optional): what feeds the training rows: ``'device_pipeline'``
             (workers decode), ``'device_pipeline_pooled'`` (workers decode into reused page-locked
-            slots), ``'device_pipeline_nvjpeg'`` (nvjpeg on the device), ``'device_pipeline_mixed'``
-            (both at once: CPU workers and nvjpeg; experimental: it hung once on the H100); default
-            the fastest measured.
+            slots), ``'device_pipeline_nvjpeg'`` (nvjpeg on the device, pyposefast's binding;
+            ``'..._nvjpeg_torchvision'``: torchvision's; ``'..._nvjpeg2'`` / ``'..._nvjpeg3'``: 2 / 3
+            decoding threads), ``'device_pipeline_mixed'`` (pooled CPU workers and an nvjpeg thread;
+            experimental: one of three H100 runs hung), ``'device_pipeline_resident'`` (one resident
+            raw batch: the pipeline's cost without decoding); default the fastest measured.
         train_stream_own (bool): the training rows run on a stream of their own (as the
             ``Trainer``); False: on the legacy default stream. Defaults to True.
 
