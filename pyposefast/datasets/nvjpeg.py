@@ -185,11 +185,13 @@ class NvjpegDecoder:
         buffers = [(a.ctypes.data, a.size) for a in arrays]
         info = self._impl.inspect(buffers) if arrays else []
         sizes = np.zeros((len(arrays), 2), np.int64)
+        on_host = {}  # index -> OpenCV's decode, for headers nvJPEG cannot read (decoded once)
         for i, (components, _, width, height, _) in enumerate(info):
             if components < 0:
                 img = cv2.imdecode(arrays[i], cv2.IMREAD_COLOR)  # OpenCV may still read it
                 if img is None:
                     raise ValueError(f"encoded[{i}] is not a decodable JPEG (nvJPEG status {-components})")
+                on_host[i] = img
                 height, width = img.shape[:2]
             sizes[i] = (height, width)
         numel = sizes[:, 0] * sizes[:, 1] * 3
@@ -212,7 +214,7 @@ class NvjpegDecoder:
                                   _BGRI if bgr else _RGBI, stream.cuda_stream)
             t3 = time.perf_counter()
             for i in sorted(set(range(len(arrays))) - set(batched)):
-                img = cv2.imdecode(arrays[i], cv2.IMREAD_COLOR)
+                img = on_host[i] if i in on_host else cv2.imdecode(arrays[i], cv2.IMREAD_COLOR)
                 if img is None:
                     raise ValueError(f"encoded[{i}] is not a decodable JPEG")
                 if not bgr:
