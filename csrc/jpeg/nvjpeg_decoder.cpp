@@ -16,6 +16,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -53,6 +54,9 @@ using StreamDestroyFn = Status (*)(Stream*);
 using StreamParseHeaderFn = Status (*)(Handle*, const unsigned char*, size_t, Stream*);
 using BatchedSupportedFn = Status (*)(Handle*, Stream*, int*);
 using GetPropertyFn = Status (*)(int, int*);
+using PreAllocateFn = Status (*)(Handle*, State*, int, int, int, int, int);
+using HardwareInfoFn = Status (*)(Handle*, unsigned int*, unsigned int*);
+constexpr int kCss444 = 0;  // nvjpegChromaSubsampling_t NVJPEG_CSS_444: room for every subsampling
 
 const char* status_name(Status s) {
   switch (s) {
@@ -102,6 +106,8 @@ struct Library {
   StreamParseHeaderFn stream_parse_header;
   BatchedSupportedFn batched_supported;
   GetPropertyFn get_property;
+  PreAllocateFn pre_allocate = nullptr;    // optional (nvJPEG >= 11.2)
+  HardwareInfoFn hardware_info = nullptr;  // optional (nvJPEG >= 11.9)
 
   explicit Library(const std::string& path) {
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -122,6 +128,8 @@ struct Library {
       stream_parse_header = symbol<StreamParseHeaderFn>(handle, "nvjpegJpegStreamParseHeader");
       batched_supported = symbol<BatchedSupportedFn>(handle, "nvjpegDecodeBatchedSupported");
       get_property = symbol<GetPropertyFn>(handle, "nvjpegGetProperty");
+      pre_allocate = reinterpret_cast<PreAllocateFn>(dlsym(handle, "nvjpegDecodeBatchedPreAllocate"));
+      hardware_info = reinterpret_cast<HardwareInfoFn>(dlsym(handle, "nvjpegGetHardwareDecoderInfo"));
     } catch (...) {
       dlclose(handle);
       throw;
@@ -186,6 +194,36 @@ class NvjpegDecoder {
     check(lib_.get_property(1, &minor), "nvjpegGetProperty");
     check(lib_.get_property(2, &patch), "nvjpegGetProperty");
     return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+  }
+
+  // The hardware backend's device buffers, sized for `batch_size` images of up to width x height
+  // (any chroma subsampling) ahead of decoding. Without this, the backend frees and allocates device
+  // memory inside nvjpegDecodeBatched whenever a batch needs more than it holds, and a cudaFree waits
+  // for all work on the device: the decode call blocks until the training step in flight ends.
+  // Grows only; a no-op on the default backend. Returns whether it allocated.
+  bool reserve(int batch_size, int width, int height, int output_format) {
+    if (!hardware_ || lib_.pre_allocate == nullptr || batch_size <= 0 || width <= 0 || height <= 0) return false;
+    if (batch_size <= reserved_batch_ && width <= reserved_width_ && height <= reserved_height_) return false;
+    const int b = std::max(batch_size, reserved_batch_);
+    const int w = std::max(width, reserved_width_);
+    const int h = std::max(height, reserved_height_);
+    check(lib_.pre_allocate(handle_, state_, b, w, h, kCss444, output_format), "nvjpegDecodeBatchedPreAllocate");
+    reserved_batch_ = b;
+    reserved_width_ = w;
+    reserved_height_ = h;
+    return true;
+  }
+
+  // (batch, width, height) reserved so far by reserve().
+  std::tuple<int, int, int> reserved() const { return {reserved_batch_, reserved_width_, reserved_height_}; }
+
+  // (JPEG engines, cores per engine) of the hardware backend; (0, 0) without it.
+  std::tuple<unsigned int, unsigned int> hardware_info() const {
+    unsigned int engines = 0, cores = 0;
+    if (hardware_ && lib_.hardware_info != nullptr && lib_.hardware_info(handle_, &engines, &cores) != kSuccess) {
+      engines = cores = 0;
+    }
+    return {engines, cores};
   }
 
   // Per image: (components, chroma subsampling code, width, height, batched decode supported).
@@ -279,6 +317,9 @@ class NvjpegDecoder {
   bool hardware_ = false;
   int batch_size_ = -1;
   int format_ = -1;
+  int reserved_batch_ = 0;
+  int reserved_width_ = 0;
+  int reserved_height_ = 0;
 };
 
 }  // namespace
@@ -291,6 +332,11 @@ void register_nvjpeg(py::module_& m) {
            py::arg("backend") = "auto", py::arg("flags") = 0u, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("backend", &NvjpegDecoder::backend)
       .def("version", &NvjpegDecoder::version)
+      .def("reserve", &NvjpegDecoder::reserve, py::arg("batch_size"), py::arg("width"), py::arg("height"),
+           py::arg("output_format"), py::call_guard<py::gil_scoped_release>(),
+           "Pre-allocate the hardware backend's buffers for batch_size images up to width x height (grows only).")
+      .def_property_readonly("reserved", &NvjpegDecoder::reserved)
+      .def("hardware_info", &NvjpegDecoder::hardware_info, "(JPEG engines, cores per engine); (0, 0) without them")
       .def("inspect", &NvjpegDecoder::inspect, py::arg("images"), py::call_guard<py::gil_scoped_release>(),
            "[(address, length)] -> [(components, subsampling, width, height, batched_supported)]")
       .def("decode", &NvjpegDecoder::decode, py::arg("images"), py::arg("outputs"), py::arg("output_format"),

@@ -115,7 +115,10 @@ class NvjpegDecoder:
         backend (str): ``'auto'`` (hardware JPEG engines when the GPU has them, else the default
             backend), ``'hardware'`` (fail without them) or ``'default'``. Defaults to ``'auto'``.
         library (str, optional): nvJPEG's path; default :func:`find_nvjpeg_library`.
-        flags (int): ``nvjpegCreateEx`` flags (e.g. 2: ``NVJPEG_FLAGS_ENABLE_MEMORY_POOLS``). Defaults to 0.
+        flags (int): ``nvjpegCreateEx`` flags (e.g. 1: ``NVJPEG_FLAGS_HW_DECODE_NO_PIPELINE``). Defaults to 0.
+        preallocate (bool): size the hardware backend's device buffers ahead of each batch that needs
+            more than they hold (``nvjpegDecodeBatchedPreAllocate``, grow-only, dimensions rounded up
+            to 64), instead of letting the decode call reallocate them. Defaults to True.
 
     Attributes:
         backend (str): ``'hardware'`` or ``'default'``, what runs.
@@ -129,7 +132,7 @@ class NvjpegDecoder:
     """
 
     def __init__(self, device: Union[str, torch.device] = "cuda", backend: str = "auto",
-                 library: Optional[str] = None, flags: int = 0) -> None:
+                 library: Optional[str] = None, flags: int = 0, preallocate: bool = True) -> None:
         self.device = torch.device(device)
         if self.device.type != "cuda":
             raise ValueError(f"device must be a CUDA device, got {self.device}")
@@ -151,9 +154,24 @@ class NvjpegDecoder:
             self._impl = ext.NvjpegDecoder(path, backend, int(flags))
         self.library = path
         self.backend: str = self._impl.backend
+        self.preallocate = bool(preallocate)
         self.host_fallbacks = 0
         self._busy = threading.Lock()  # its nvJPEG state serves one call at a time
         self.stats = {"prepare": 0.0, "wait": 0.0, "decode": 0.0, "finish": 0.0, "calls": 0}
+
+    def reserve(self, batch_size: int, width: int, height: int, bgr: bool = True) -> bool:
+        """Size the hardware backend's device buffers for ``batch_size`` images of up to
+        ``width`` x ``height`` (grow-only; a no-op on the default backend). Returns whether it allocated."""
+        for name, value in (("batch_size", batch_size), ("width", width), ("height", height)):
+            if int(value) < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("this NvjpegDecoder is decoding in another thread: use one decoder per thread")
+        try:
+            with torch.cuda.device(self.device):
+                return self._impl.reserve(int(batch_size), int(width), int(height), _BGRI if bgr else _RGBI)
+        finally:
+            self._busy.release()
 
     def decode(self, encoded: Sequence[Encoded], bgr: bool = True) -> RaggedImages:
         """Decode a batch onto the device, on the current CUDA stream; returns once it is decoded.
@@ -208,6 +226,10 @@ class NvjpegDecoder:
             stream.synchronize()
             t2 = time.perf_counter()
             if batched:
+                if self.preallocate:
+                    rows = sizes[batched]
+                    self._impl.reserve(len(batched), _round_up(int(rows[:, 1].max()), 64),
+                                       _round_up(int(rows[:, 0].max()), 64), _BGRI if bgr else _RGBI)
                 base = data.data_ptr()
                 self._impl.decode([buffers[i] for i in batched],
                                   [(base + int(offsets[i]), int(sizes[i, 1]) * 3) for i in batched],
@@ -233,6 +255,10 @@ class NvjpegDecoder:
             cpu_offsets, cpu_sizes = torch.from_numpy(offsets), torch.from_numpy(sizes)
             return RaggedImages(data, cpu_offsets.to(self.device, non_blocking=True),
                                 cpu_sizes.to(self.device, non_blocking=True), 3, cpu_offsets, cpu_sizes)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
 
 
 def _host_bytes(i: int, e: Encoded) -> np.ndarray:

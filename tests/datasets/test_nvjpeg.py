@@ -91,6 +91,30 @@ def test_decode_matches_opencv_and_channel_order():
 
 @requires_nvjpeg
 @pytest.mark.cuda
+def test_preallocated_buffers_grow_only_and_decode_the_same():
+    imgs = _images(1)
+    enc = [_jpeg(im) for im in imgs]
+    plain = NvjpegDecoder("cuda", preallocate=False)
+    pre = NvjpegDecoder("cuda")
+    with pytest.raises(ValueError, match="width"):
+        pre.reserve(2, -1, 8)
+    a, b = plain.decode(enc), pre.decode(enc)
+    assert torch.equal(a.data, b.data)
+    assert plain._impl.reserved == (0, 0, 0)
+    if pre.backend != "hardware":  # a no-op on the default backend
+        assert pre._impl.reserved == (0, 0, 0) and not pre.reserve(64, 640, 480)
+        return
+    n, w, h = pre._impl.reserved  # the batch's largest image (what the engines took), rounded up to 64
+    assert n == 3 - pre.host_fallbacks and w in (64, 128) and h in (64, 128)
+    assert pre.reserve(8, 64, 64) and pre._impl.reserved == (8, w, h)
+    assert not pre.reserve(8, w, h) and not pre.reserve(2, 16, 16)
+    assert pre.reserve(8, 640, 480) and pre._impl.reserved == (8, 640, 480)
+    assert torch.equal(pre.decode(enc).data, a.data)
+    assert pre._impl.hardware_info()[0] >= 1
+
+
+@requires_nvjpeg
+@pytest.mark.cuda
 def test_decode_fallbacks_gray_progressive_and_errors():
     img = _images()[2]
     gray = _jpeg(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
