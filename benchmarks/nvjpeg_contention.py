@@ -4,7 +4,12 @@ decoder settings (pre-allocated hardware buffers or not, nvJPEG flags). With ``-
 the CUDA runtime/driver calls the decoding thread made while training ran (torch.profiler / CUPTI),
 longest first: what a decode call waits in.
 
-    python benchmarks/nvjpeg_contention.py [--variants plain,preallocate] [--profile] [--legacy-stream]
+The training loop can be bounded (``--ahead 2``: before launching step i it waits for step i-2 to
+finish) to see whether a host running far ahead of the GPU, with the device's launch queue full, is
+what a decode call waits for; a GIL probe thread (wake-up latency of 0.5 ms sleeps while training
+runs alone) shows whether the training thread holds the GIL while it blocks.
+
+    python benchmarks/nvjpeg_contention.py [--variants plain,preallocate] [--ahead 0 2] [--profile]
 """
 import argparse
 import collections
@@ -30,7 +35,8 @@ VARIANTS = {  # name -> NvjpegDecoder keyword arguments
 def decode_times(files, options, stop, out, n=30, parts=None, tid=None):
     torch.cuda.set_device(0)
     if tid is not None:
-        tid.append(threading.get_native_id())
+        ident = threading.get_ident()
+        tid += [threading.get_native_id(), ident, ident & 0xFFFFFFFF]
     dec = NvjpegDecoder("cuda", **options)
     stream = torch.cuda.Stream(priority=-1)
     with torch.cuda.stream(stream):
@@ -38,9 +44,11 @@ def decode_times(files, options, stop, out, n=30, parts=None, tid=None):
             dec.decode(files)
         torch.cuda.synchronize()
         dec.stats.update(prepare=0.0, wait=0.0, decode=0.0, finish=0.0, calls=0)
+        whole = 0.0
         for _ in range(n):
             t0 = time.perf_counter()
             dec.decode(files)
+            whole += time.perf_counter() - t0
             ev = torch.cuda.Event()
             ev.record(stream)
             ev.synchronize()
@@ -50,28 +58,52 @@ def decode_times(files, options, stop, out, n=30, parts=None, tid=None):
     if parts is not None:
         k = max(1, dec.stats["calls"])
         parts.update({name: 1e3 * v / k for name, v in dec.stats.items() if name != "calls"})
+        parts["whole call"] = 1e3 * whole / k
         parts["reserved"] = dec._impl.reserved
 
 
-def summarize_trace(path, tid, top=12):
+def train_while(alive, step, batch, ahead):
+    """Run training steps while ``alive()``; ahead > 0: at most that many steps queued. Returns steps."""
+    done, steps = [], 0
+    while alive():
+        if ahead and len(done) >= ahead:
+            done.pop(0).synchronize()
+        step(batch["inputs"], batch)
+        steps += 1
+        if ahead:
+            ev = torch.cuda.Event()
+            ev.record()
+            done.append(ev)
+    return steps
+
+
+def gil_probe(stop, out):
+    """Wake-up latency beyond a 0.5 ms sleep, in ms, until ``stop`` is set (GIL hand-over delay)."""
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        time.sleep(0.0005)
+        out.append(1e3 * (time.perf_counter() - t0 - 0.0005))
+
+
+def summarize_trace(path, ids, top=12):
     """The decoding thread's CUDA API calls in a chrome trace: (name, count, total ms, max ms)."""
     with open(path) as f:
         events = json.load(f)["traceEvents"]
     api = [e for e in events if e.get("ph") == "X" and e.get("cat") in ("cuda_runtime", "cuda_driver")]
-    mine = [e for e in api if e.get("tid") == tid]
-    if not mine:
-        tids = collections.Counter(e.get("tid") for e in api)
-        print(f"  no CUDA API events on thread {tid}; threads with events: {dict(tids.most_common(6))}")
-        return
-    agg = collections.defaultdict(lambda: [0, 0.0, 0.0])
-    for e in mine:
-        a = agg[e["name"]]
-        a[0] += 1
-        a[1] += e.get("dur", 0) / 1e3
-        a[2] = max(a[2], e.get("dur", 0) / 1e3)
-    print("  decoding thread's CUDA API calls (name: count, total ms, max ms), longest total first:")
-    for name, (count, total, longest) in sorted(agg.items(), key=lambda kv: -kv[1][1])[:top]:
-        print(f"    {name}: {count}, {total:.1f}, {longest:.2f}")
+    by_tid = collections.defaultdict(list)
+    for e in api:
+        by_tid[e.get("tid")].append(e)
+    for tid, mine in sorted(by_tid.items(), key=lambda kv: -len(kv[1]))[:4]:
+        agg = collections.defaultdict(lambda: [0, 0.0, 0.0])
+        for e in mine:
+            a = agg[e["name"]]
+            a[0] += 1
+            a[1] += e.get("dur", 0) / 1e3
+            a[2] = max(a[2], e.get("dur", 0) / 1e3)
+        who = "decoding thread" if tid in ids else "thread"
+        print(f"  {who} {tid}: CUDA API calls (name: count, total ms, max ms), longest total first:")
+        for name, (count, total, longest) in sorted(agg.items(), key=lambda kv: -kv[1][1])[:top]:
+            print(f"    {name}: {count}, {total:.1f}, {longest:.2f}")
 
 
 def main():
@@ -79,6 +111,7 @@ def main():
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated: " + ", ".join(VARIANTS))
     parser.add_argument("--profile", action="store_true", help="trace the decoding thread's CUDA API calls")
     parser.add_argument("--legacy-stream", action="store_true", help="also train on the legacy default stream")
+    parser.add_argument("--ahead", type=int, nargs="+", default=[0], help="training steps queued at most (0: any)")
     args = parser.parse_args()
     root = os.path.join(tempfile.gettempdir(), "pyposefast_bench_synthetic")
     paths = generate_synthetic_coco(root, num_train=300, num_val=1, image_size=(640, 480), seed=0)
@@ -99,18 +132,28 @@ def main():
     for where in wheres:
         ctx = torch.cuda.stream(own) if where == "own" else torch.cuda.stream(torch.cuda.default_stream())
         with ctx:
-            t0 = time.perf_counter()
-            for _ in range(30):
+            for _ in range(10):  # capture, cuDNN autotuning
                 step(batch["inputs"], batch)
             torch.cuda.synchronize()
-            print(f"training alone on the {where} stream: {64 * 30 / (time.perf_counter() - t0):.0f} samples/s",
-                  flush=True)
+            for ahead in args.ahead:
+                stop, lat = threading.Event(), []
+                probe = threading.Thread(target=gil_probe, args=(stop, lat))
+                probe.start()
+                t0 = time.perf_counter()
+                n = train_while(lambda: time.perf_counter() - t0 < 1.5, step, batch, ahead)
+                torch.cuda.synchronize()
+                dt = time.perf_counter() - t0
+                stop.set()
+                probe.join()
+                print(f"training alone on the {where} stream, ahead {ahead}: {64 * n / dt:.0f} samples/s; "
+                      f"GIL probe wake-up delay median {np.median(lat):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms, "
+                      f"max {np.max(lat):.2f} ms", flush=True)
     for variant in args.variants.split(","):
         options = VARIANTS[variant]
         alone = []
         decode_times(files, options, threading.Event(), alone)
         print(f"[{variant}] decode alone {1e3 * np.median(alone):.1f} ms (median of {len(alone)})", flush=True)
-        for where in wheres:
+        for where, ahead in [(w, a) for w in wheres for a in args.ahead]:
             stop, times, parts, tid = threading.Event(), [], {}, []
             t = threading.Thread(target=decode_times, args=(files, options, stop, times, 30, parts, tid))
             ctx = torch.cuda.stream(own) if where == "own" else torch.cuda.stream(torch.cuda.default_stream())
@@ -119,25 +162,22 @@ def main():
                 prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
                                                           torch.profiler.ProfilerActivity.CUDA])
                 prof.__enter__()
-            steps = 0
             with ctx:
                 t.start()
                 t0 = time.perf_counter()
-                while t.is_alive():
-                    step(batch["inputs"], batch)
-                    steps += 1
+                steps = train_while(t.is_alive, step, batch, ahead)
                 torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
-            print(f"[{variant}] training on the {where} stream: decode {1e3 * np.median(times):.1f} ms "
-                  f"(median of {len(times)}; ms per call: "
+            print(f"[{variant}] training on the {where} stream, ahead {ahead}: "
+                  f"decode {1e3 * np.median(times):.1f} ms (median of {len(times)}; ms per call: "
                   + ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if k != "reserved")
                   + f"; reserved {parts.get('reserved')}), training {64 * steps / dt:.0f} samples/s meanwhile",
                   flush=True)
             if prof is not None:
                 prof.__exit__(None, None, None)
-                trace = os.path.join(tempfile.gettempdir(), f"nvjpeg_contention_{variant}_{where}.json")
+                trace = os.path.join(tempfile.gettempdir(), f"nvjpeg_contention_{variant}_{where}_{ahead}.json")
                 prof.export_chrome_trace(trace)
-                summarize_trace(trace, tid[0])
+                summarize_trace(trace, set(tid))
 
 
 if __name__ == "__main__":
