@@ -20,10 +20,11 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--default-stream", action="store_true", help="train on the legacy default stream")
+    ap.add_argument("--ahead", type=int, default=2, help="training steps in flight at most (0: no limit)")
     ap.add_argument("--hang-dump", type=float, default=0.0, help="dump every thread's stack after this many s")
     a = ap.parse_args()
     if a.hang_dump:
         faulthandler.dump_traceback_later(a.hang_dump, exit=True, file=sys.stderr)
     run_pipeline(a.quick, True, sections=a.sections, models=a.models, train_steps=a.steps, train_feeds=a.feeds,
                  batches=a.batches, num_workers=a.workers,
-                 train_stream_own=not a.default_stream, out=lambda s: print(s, flush=True))
+                 train_stream_own=not a.default_stream, train_max_ahead=a.ahead, out=lambda s: print(s, flush=True))

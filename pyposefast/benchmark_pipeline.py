@@ -143,19 +143,23 @@ def _decode_costs(records, count: int) -> Tuple[float, float]:
     return 1e3 * (t1 - t0) / len(paths), 1e3 * (t2 - t1) / len(paths)
 
 
-def _train_step_fn(model, optimizer, target_keys: List[str], graph: bool):
+def _train_step_fn(model, optimizer, target_keys: List[str], graph: bool, max_steps_ahead: int = 2):
     """One bf16 training step of a pyposefast estimator on (inputs, targets): eager, or captured in
-    a CUDA graph per batch shape (:class:`~pyposefast.engine.GraphedTrainStep`)."""
+    a CUDA graph per batch shape (:class:`~pyposefast.engine.GraphedTrainStep`); the host kept at
+    most ``max_steps_ahead`` steps ahead of the GPU, as the Trainer (0: no limit)."""
     from .engine.graphed_step import GraphedTrainStep
+    from .engine.run_ahead import RunAheadLimit
 
     def compute_loss(b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         return model.loss(b["inputs"].contiguous(memory_format=torch.channels_last),
                           **{k: b[k] for k in target_keys})
 
     graphed = GraphedTrainStep(model, optimizer, compute_loss, amp="bf16", enabled=graph)
+    run_ahead = RunAheadLimit(next(model.parameters()).device, max_steps_ahead)
 
     def step(inputs: torch.Tensor, targets: Dict[str, torch.Tensor]) -> int:
         graphed({"inputs": inputs, **{k: targets[k] for k in target_keys}})
+        run_ahead()
         return int(inputs.shape[0])
 
     return step
@@ -195,7 +199,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                  num_images: Optional[int] = None, sections: Sequence[str] = ("feeds", "train"),
                  models: Sequence[str] = ("resnet50", "rtmpose_s"),
                  train_steps: Sequence[str] = ("graph", "eager"),
-                 train_feeds: Optional[Sequence[str]] = None, train_stream_own: bool = True) -> Dict[str, float]:
+                 train_feeds: Optional[Sequence[str]] = None, train_stream_own: bool = True,
+                 train_max_ahead: int = 2) -> Dict[str, float]:
     """Measure and print the throughput table (samples/s), one run.
 
     Args:
@@ -226,6 +231,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
             raw batch: the pipeline's cost without decoding); default the fastest measured.
         train_stream_own (bool): the training rows run on a stream of their own (as the
             ``Trainer``); False: on the legacy default stream. Defaults to True.
+        train_max_ahead (int): training steps in flight at most, alone and fed alike
+            (:class:`~pyposefast.engine.run_ahead.RunAheadLimit`, as the ``Trainer``; 0: no limit).
+            Defaults to 2.
 
     Returns:
         dict: samples/s per row: ``loader_only`` (workers decode + pack, nothing else),
@@ -474,7 +482,7 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                         if mode not in steps:
                             model = build_model(name).to(device).to(memory_format=torch.channels_last).train()
                             steps[mode] = _train_step_fn(model, make_opt(model.parameters()), keys,
-                                                         graph=mode == "graph")
+                                                         graph=mode == "graph", max_steps_ahead=train_max_ahead)
                             fixed = first  # the model alone: the same batch every step, nothing else running
                             only = _time_loop([None] * (batches + 4),
                                               lambda _, st=steps[mode]: st(fixed["inputs"], fixed), batches, sync)

@@ -18,6 +18,7 @@ from torch import nn
 from .data import loss_targets
 from .evaluate import autocast_context
 from .graphed_step import GraphedTrainStep
+from .run_ahead import RunAheadLimit
 from .schedules import build_optimizer
 
 __all__ = ["measure_training_throughput"]
@@ -40,7 +41,7 @@ def _batches(data: Any):
 def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int = 50, warmup: int = 10,
                                 amp: Optional[str] = None, optimizer: Optional[Dict[str, Any]] = None,
                                 cudnn_benchmark: bool = True, channels_last: bool = False,
-                                cuda_graph: bool = True) -> Dict[str, float]:
+                                cuda_graph: bool = True, max_steps_ahead: int = 2) -> Dict[str, float]:
     """Samples/s of training steps with the data pipeline and with pre-made tensors.
 
     Args:
@@ -54,6 +55,8 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
         channels_last (bool): NHWC model and inputs.
         cuda_graph (bool): on CUDA, run each step as one captured CUDA graph
             (:class:`~pyposefast.engine.graphed_step.GraphedTrainStep`; bf16 or fp32 only).
+        max_steps_ahead (int): launched steps allowed unfinished on the GPU, in both modes
+            (:class:`~pyposefast.engine.run_ahead.RunAheadLimit`; 0: no limit), as the Trainer.
 
     Returns:
         dict: ``pipeline_samples_per_s``, ``model_samples_per_s``, ``pipeline_cost`` (fraction of
@@ -81,11 +84,14 @@ def measure_training_throughput(model: nn.Module, train_data: Any, *, iters: int
     # scaler: throughput only)
     graphed = GraphedTrainStep(model, opt, compute_loss, amp=amp if use_graph else None, enabled=use_graph)
 
+    run_ahead = RunAheadLimit(device, max_steps_ahead)
+
     def step(batch: Dict[str, Any]) -> None:
         if not names:
             names.extend(loss_targets(model, batch))
         with contextlib.nullcontext() if use_graph else autocast_context(device, amp):
             graphed({"inputs": batch["inputs"], **{k: batch[k] for k in names}})
+        run_ahead()
 
     # a stream of its own, as the Trainer's loop (see Trainer.fit)
     own = torch.cuda.stream(torch.cuda.Stream(device)) if device.type == "cuda" else contextlib.nullcontext()
@@ -142,6 +148,7 @@ def _main(argv: Optional[list] = None) -> None:
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--eager", action="store_true", help="launch steps op by op (default on CUDA: one CUDA graph)")
     ap.add_argument("--decode-on-device", action="store_true", help="nvJPEG decodes on the GPU (workers read files)")
+    ap.add_argument("--max-steps-ahead", type=int, default=2, help="training steps in flight at most (0: no limit)")
     args = ap.parse_args(argv)
     root = args.data_root or os.path.join(tempfile.gettempdir(), "pyposefast_throughput_synthetic")
     paths = generate_synthetic_coco(root, num_train=args.num_images, num_val=1, seed=0)
@@ -157,20 +164,22 @@ def _main(argv: Optional[list] = None) -> None:
     model, data = fresh()
     graph = not args.eager and device.type == "cuda" and args.amp != "fp16"
     out: Dict[str, Any] = measure_training_throughput(model, data, iters=args.iters, warmup=args.warmup, amp=args.amp,
-                                                      channels_last=args.channels_last, cuda_graph=graph)
+                                                      channels_last=args.channels_last, cuda_graph=graph,
+                                                      max_steps_ahead=args.max_steps_ahead)
     model, data = fresh()
     iters = len(data)
     epochs = -(-(args.iters + args.warmup) // iters)
     with tempfile.TemporaryDirectory() as work_dir:
         Trainer(model, data, work_dir=work_dir, max_epochs=epochs, amp=args.amp, log_interval=10, progress=False,
                 tensorboard=False, save_best=None, device=device, channels_last=args.channels_last,
-                cudnn_benchmark=True, scheduler={"type": "cosine", "warmup_iters": 0}, cuda_graph=graph).fit()
+                cudnn_benchmark=True, scheduler={"type": "cosine", "warmup_iters": 0}, cuda_graph=graph,
+                max_steps_ahead=args.max_steps_ahead).fit()
         with open(os.path.join(work_dir, "log.jsonl")) as f:
             rates = [json.loads(line)["samples_per_s"] for line in f if '"train"' in line]
     rates = rates[max(1, args.warmup // 10):] or rates
     out.update(trainer_samples_per_s=statistics.median(rates), model=args.model, amp=args.amp, device=str(device),
                num_workers=args.num_workers, people=len(records.records), channels_last=args.channels_last,
-               cuda_graph=graph, decode_on_device=args.decode_on_device)
+               cuda_graph=graph, decode_on_device=args.decode_on_device, max_steps_ahead=args.max_steps_ahead)
     out["trainer_cost"] = 1.0 - out["trainer_samples_per_s"] / out["model_samples_per_s"]
     print(json.dumps(out, indent=1))
 

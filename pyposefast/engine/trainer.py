@@ -35,6 +35,7 @@ from .ema import ModelEMA
 from .evaluate import autocast_context, evaluate
 from .graphed_step import GraphedTrainStep
 from .logging import JsonlLogger, ProgressBar, ScalarWriter, format_eta
+from .run_ahead import RunAheadLimit
 from .schedules import build_optimizer, build_scheduler
 
 __all__ = ["Trainer", "NonFiniteLossError"]
@@ -107,6 +108,10 @@ class Trainer:
             GraphedTrainStep`): the host no longer limits the step. Needs CUDA, Adam/AdamW, ``amp``
             None or ``'bf16'``, ``accumulate=1`` and one process. The schedule and EMA run eagerly
             between steps. Defaults to False.
+        max_steps_ahead (int): on CUDA, how many launched training steps may be unfinished on the GPU
+            before the loop waits (:class:`~pyposefast.engine.run_ahead.RunAheadLimit`; 0: no limit).
+            A host far ahead fills the device's launch queue, and the data pipeline's CUDA calls
+            then wait for it to drain. Defaults to 2.
 
     Raises:
         ValueError: a bad argument (named).
@@ -122,7 +127,7 @@ class Trainer:
                  progress: bool = True, tensorboard: bool = True, checkpoint_interval: Optional[int] = None,
                  find_unused_parameters: bool = False, max_iters_per_epoch: Optional[int] = None,
                  channels_last: bool = False, cudnn_benchmark: bool = False, val_amp: Optional[str] = None,
-                 cuda_graph: bool = False) -> None:
+                 cuda_graph: bool = False, max_steps_ahead: int = 2) -> None:
         if not isinstance(model, nn.Module) or not hasattr(model, "loss"):
             raise TypeError(f"model must be an nn.Module with loss(inputs, **targets), got {type(model).__name__}")
         for name, v in (("max_epochs", max_epochs), ("accumulate", accumulate), ("val_interval", val_interval),
@@ -199,6 +204,7 @@ class Trainer:
                  not isinstance(self.optimizer, (torch.optim.Adam, torch.optim.AdamW)))) if bad]
             if why:
                 raise ValueError("cuda_graph=True needs " + "; ".join(why))
+        self.run_ahead = RunAheadLimit(self.device, max_steps_ahead)
         self.main = is_main_process()
         self.progress_enabled, self.tensorboard_enabled = bool(progress), bool(tensorboard)
         # run state (saved in checkpoints)
@@ -484,6 +490,8 @@ class Trainer:
                                                                  if k.startswith("loss") and v.dim() == 0}}))
                 if do_step:
                     norm = self._step()
+            if do_step:
+                self.run_ahead()
             self.global_iter += 1
             self.iter_in_epoch = it + 1
             self._bar.update(1)
@@ -498,6 +506,7 @@ class Trainer:
         if self._pending:  # the data ended early: check and log what ran
             self._log(epoch, self.iter_in_epoch - 1, norm)
         self._bar.close()
+        self.run_ahead.reset()  # validation and the checkpoint synchronise
         self._sync_buffers()
         # epoch done
         self.epoch, self.iter_in_epoch = epoch + 1, 0
