@@ -290,8 +290,13 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
 
     def copy_note(p) -> str:
         n = max(1, p.stats["batches"])
-        return (f"; copy thread per batch: {1e3 * p.stats['wait'] / n:.1f} ms waiting for the loader, "
+        note = (f"; copy thread per batch: {1e3 * p.stats['wait'] / n:.1f} ms waiting for the loader, "
                 f"{1e3 * p.stats['pin'] / n:.1f} pinning, {1e3 * p.stats['copy'] / n:.1f} copying")
+        decoders = list(getattr(p, "_decoders", {}).values())
+        if decoders:  # where the nvJPEG decode calls spent it (per batch, all decoding threads together)
+            parts = {k: sum(d.stats[k] for d in decoders) for k in ("prepare", "wait", "decode", "finish")}
+            note += " (nvjpeg: " + ", ".join(f"{k} {1e3 * v / n:.1f}" for k, v in parts.items()) + ")"
+        return note
 
     # 1. the loader alone: workers decode and pack; the ceiling of any decode-in-workers path
     feeds_rows = "feeds" in sections
@@ -496,6 +501,8 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
                             return step(o["inputs"], o)
 
                         mprefetch.stats.update(wait=0.0, pin=0.0, copy=0.0, batches=0)
+                        for dec in getattr(mprefetch, "_decoders", {}).values():
+                            dec.stats.update(prepare=0.0, wait=0.0, decode=0.0, finish=0.0, calls=0)
                         with_pipe = _time_loop(fed_source, consume_train, batches, sync)
                         # the first feed's rows keep the plain names; others carry the feed's
                         ftag = tag if i == 0 else f"{tag}_{feed.replace('device_pipeline', 'workers').split('_')[-1]}"
