@@ -10,6 +10,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _cuda_queues
+
+_cuda_queues.configure()  # more hardware queues for the CUDA streams, before a context exists (see there)
+
 import torch  # noqa: F401  (the extension needs torch's libraries loaded first)
 
 from ._extension import build_info, cuda_available, load_extension

@@ -197,10 +197,10 @@ class NvjpegDecoder {
   }
 
   // The hardware backend's device buffers, sized for `batch_size` images of up to width x height
-  // (any chroma subsampling) ahead of decoding. Without this, the backend frees and allocates device
-  // memory inside nvjpegDecodeBatched whenever a batch needs more than it holds, and a cudaFree waits
-  // for all work on the device: the decode call blocks until the training step in flight ends.
-  // Grows only; a no-op on the default backend. Returns whether it allocated.
+  // (any chroma subsampling) ahead of decoding, as nvJPEG's documentation advises for batches of
+  // varying sizes: otherwise the backend frees and allocates device memory inside nvjpegDecodeBatched
+  // whenever a batch needs more than it holds. Grows only; a no-op on the default backend. Returns
+  // whether it allocated.
   bool reserve(int batch_size, int width, int height, int output_format) {
     if (!hardware_ || lib_.pre_allocate == nullptr || batch_size <= 0 || width <= 0 || height <= 0) return false;
     if (batch_size <= reserved_batch_ && width <= reserved_width_ && height <= reserved_height_) return false;

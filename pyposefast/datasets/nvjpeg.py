@@ -17,13 +17,14 @@ The library (``libnvjpeg.so.13`` / ``.12``) is found at run time: ``$PYPOSEFAST_
 CUDA toolkit, then the loader's search path. Outputs differ from OpenCV's (libjpeg-turbo) decode by
 the IDCT's and chroma upsampling's rounding: a few levels at edges, as any two JPEG decoders.
 
-Measured on the H100 (``benchmarks/results/h100-pipeline-2026-11-25-session6.txt``): a batch of 64
-640x480 JPEGs in 3 ms alone (torchvision's decoder fed the pipeline at 3,863 samples/s, this one at
-7,187, in the same run); while the GPU trains, each call blocks for about one training step inside
-nvJPEG (~22 ms beside a ResNet-50 step), so train on a stream of your own (the ``Trainer`` does:
-with training on the legacy default stream a call took 280-510 ms) and decode in more than one
-thread or beside CPU decoding. In one of those H100 runs a decode call never returned (beside a
-pooled CPU loader); not understood.
+Measured on the H100: a batch of 64 640x480 JPEGs in 3-4 ms alone (torchvision's decoder fed the
+pipeline at 3,863 samples/s, this one at 7,187, in the same run; session 6). Beside training, a
+decode call waits for the training kernels queued ahead of its copies when its stream shares a
+hardware queue with the training stream: 15.4 ms per batch of 64 with CUDA's default 8 queues,
+3.9 ms with 32 (``CUDA_DEVICE_MAX_CONNECTIONS``, which importing pyposefast sets; see
+``pyposefast._cuda_queues``), and it waits for a full launch queue when the training loop runs
+far ahead (the ``Trainer`` keeps 2 steps in flight, :class:`~pyposefast.engine.RunAheadLimit`).
+Results: ``benchmarks/results/h100-pipeline-2026-11-25-session7.txt``.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from dataclasses import dataclass, fields
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -30,6 +31,8 @@ import numpy as np
 import torch
 
 from .._capture import capture_gate
+from .._cuda_queues import ENV as CUDA_QUEUES_ENV
+from .._cuda_queues import queues_limited
 from .ragged import RaggedImages
 from .topdown_pipeline import IMAGENET_MEAN, IMAGENET_STD, NUM_DRAWS, TopdownBatchPipeline
 
@@ -308,10 +311,11 @@ class DevicePrefetcher:
         jpeg_decoder (str): who decodes with ``decode_jpeg``: ``'pyposefast'`` (our nvJPEG binding,
             :class:`~pyposefast.datasets.nvjpeg.NvjpegDecoder`: hardware JPEG engines where the GPU
             has them, one decoder per thread, on the copy thread's stream), ``'torchvision'`` or
-            ``'auto'`` (ours when nvJPEG is found, else torchvision). Defaults to ``'auto'``. While
-            the GPU trains, each nvJPEG decode call blocks its thread for about one training step
-            (inside nvJPEG, measured on the H100: 3 ms alone, ~22 ms beside a ResNet-50 step), which
-            caps the nvjpeg feed there (see ``benchmarks/nvjpeg_contention.py``).
+            ``'auto'`` (ours when nvJPEG is found, else torchvision). Defaults to ``'auto'``. Decoding
+            beside training needs CUDA's 32 hardware queues (``CUDA_DEVICE_MAX_CONNECTIONS``, set on
+            importing pyposefast; a warning says when it may be lower): with 8, each decode call
+            waited for the training kernels queued ahead of its copies (H100: 15.4 vs 3.9 ms per
+            batch of 64; ``benchmarks/nvjpeg_contention.py``).
 
     The copy threads' stream is high-priority: its copies and decodes (a few short kernels) are
     scheduled ahead of a training step's kernels instead of queueing behind them.
@@ -382,6 +386,11 @@ class DevicePrefetcher:
         return batch.pin_memory()
 
     def _iter_cuda(self) -> Iterator[TopdownBatch]:
+        if self.decode_jpeg and queues_limited():
+            warnings.warn(f"DevicePrefetcher decodes on the GPU while CUDA may give this process's streams fewer than "
+                          f"32 hardware queues: nvJPEG's decodes then wait for the training step's kernels (on the "
+                          f"H100, 17.5% slower ResNet-50 training than with 32). Set {CUDA_QUEUES_ENV}=32 before "
+                          f"CUDA starts (importing pyposefast first does it).", RuntimeWarning, stacklevel=3)
         sources = [self.loader] + list(self.more_loaders)
         slots = threading.Semaphore(self.max_device_batches)
         handoff: "queue.Queue[Any]" = queue.Queue()
@@ -463,8 +472,6 @@ class DevicePrefetcher:
             for thread in threads:
                 thread.join(timeout=60.0)
                 if thread.is_alive():
-                    import warnings
-
                     warnings.warn("DevicePrefetcher: a loader thread did not stop within 60 s", RuntimeWarning)
 
 
