@@ -210,6 +210,10 @@ class TopdownTrainData:
             prefetch thread (:class:`~pyposefast.datasets.nvjpeg.NvjpegDecoder`, hardware JPEG
             engines where the GPU has them; torchvision's decoder when nvJPEG is not found). CUDA
             only; not with ``cache_images`` or ``reuse_buffers``. Defaults to False.
+        decode_threads (int): with ``decode_on_device``, threads decoding in turn, each with its own
+            nvJPEG decoder (batches keep the loader's order: exact resume holds). One decodes about
+            8,000 images/s beside training on the H100; RTMPose-s (9,000 samples/s) needs 2.
+            Defaults to 1.
         **pipeline_kwargs: more ``TopdownBatchPipeline`` arguments (``half_body``, ``padding``,
             ``use_dataset_keypoint_weights``, ``out_dtype`` ...).
 
@@ -224,7 +228,7 @@ class TopdownTrainData:
                  drop_last: bool = True, shuffle: bool = True, use_udp: Optional[bool] = None,
                  target_keys: Optional[Sequence[str]] = None, prefetch_factor: Optional[int] = None,
                  cache_images: bool = False, reuse_buffers: Optional[Tuple[int, int]] = None,
-                 decode_on_device: bool = False, **pipeline_kwargs: Any) -> None:
+                 decode_on_device: bool = False, decode_threads: int = 1, **pipeline_kwargs: Any) -> None:
         self.records = _records(records)
         if not self.records:
             raise ValueError("records is empty: no training samples")
@@ -258,6 +262,9 @@ class TopdownTrainData:
         if self.decode_on_device and (self.cache_images or self.reuse_buffers is not None):
             raise ValueError("decode_on_device does not go with cache_images or reuse_buffers (the workers "
                              "keep the files' bytes, not decoded images)")
+        self.decode_threads = int(decode_threads)
+        if self.decode_threads < 1 or (self.decode_threads > 1 and not self.decode_on_device):
+            raise ValueError(f"decode_threads must be 1, or more with decode_on_device=True, got {decode_threads}")
         kw = dict(train=self.augment, use_udp=self.use_udp)
         if not self.augment:
             kw.update(flip=None, half_body=None, bbox_transform=None)
@@ -331,7 +338,7 @@ class TopdownTrainData:
             self._loader = _loader(self.records, self._sampler, self.num_workers, device, self.seed,
                                    self.prefetch_factor, self.cache_images, pooled, encoded=self.decode_on_device)
             self._prefetcher = DevicePrefetcher(self._loader, device, decode_jpeg=self.decode_on_device,
-                                                decode_to_bgr=True)
+                                                decode_to_bgr=True, decode_threads=self.decode_threads)
         keep = self.target_keys if self.target_keys is not None else self.codec_keys
         counter = itertools.count(skip)  # the batch's index in the epoch (its draws' seed)
 

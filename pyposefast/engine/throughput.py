@@ -148,6 +148,7 @@ def _main(argv: Optional[list] = None) -> None:
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--eager", action="store_true", help="launch steps op by op (default on CUDA: one CUDA graph)")
     ap.add_argument("--decode-on-device", action="store_true", help="nvJPEG decodes on the GPU (workers read files)")
+    ap.add_argument("--decode-threads", type=int, default=1, help="with --decode-on-device: decoding threads")
     ap.add_argument("--max-steps-ahead", type=int, default=2, help="training steps in flight at most (0: no limit)")
     args = ap.parse_args(argv)
     root = args.data_root or os.path.join(tempfile.gettempdir(), "pyposefast_throughput_synthetic")
@@ -158,7 +159,8 @@ def _main(argv: Optional[list] = None) -> None:
     def fresh():
         model = build_model(args.model).to(device)
         data = TopdownTrainData(records, "coco", model.head.decoder, model.head.decoder.input_size, args.batch_size,
-                                num_workers=args.num_workers, device=device, decode_on_device=args.decode_on_device)
+                                num_workers=args.num_workers, device=device, decode_on_device=args.decode_on_device,
+                                decode_threads=args.decode_threads)
         return model, data
 
     model, data = fresh()
@@ -179,7 +181,8 @@ def _main(argv: Optional[list] = None) -> None:
     rates = rates[max(1, args.warmup // 10):] or rates
     out.update(trainer_samples_per_s=statistics.median(rates), model=args.model, amp=args.amp, device=str(device),
                num_workers=args.num_workers, people=len(records.records), channels_last=args.channels_last,
-               cuda_graph=graph, decode_on_device=args.decode_on_device, max_steps_ahead=args.max_steps_ahead)
+               cuda_graph=graph, decode_on_device=args.decode_on_device, max_steps_ahead=args.max_steps_ahead,
+               decode_threads=args.decode_threads)
     out["trainer_cost"] = 1.0 - out["trainer_samples_per_s"] / out["model_samples_per_s"]
     print(json.dumps(out, indent=1))
 

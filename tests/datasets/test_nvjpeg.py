@@ -158,6 +158,30 @@ def test_prefetcher_decodes_with_the_binding(records):
         assert np.abs(ours.images.image(i).cpu().numpy().astype(np.int16) - cv).mean() < 8.0
 
 
+@requires_nvjpeg
+@pytest.mark.cuda
+@pytest.mark.parametrize("threads", [2, 3])
+def test_prefetcher_decoding_threads_keep_the_loader_order(records, threads):
+    def run(n, stop_after=None):
+        loader = build_topdown_loader(records * 3, 2, 0, shuffle=True, seed=4, encoded=True)
+        pre = DevicePrefetcher(loader, "cuda", decode_jpeg=True, decode_to_bgr=True, decode_threads=n)
+        out = []
+        for b in pre:
+            out.append((b.index.cpu(), b.images.data.clone(), b.bbox.clone()))
+            if stop_after is not None and len(out) == stop_after:
+                break  # the threads stop with the consumer
+        return out, pre
+
+    one, _ = run(1)
+    many, pre = run(threads)
+    assert pre.max_device_batches == threads + 1 and len(pre._decoders) == threads
+    assert len(many) == len(one) == 6
+    for (i1, d1, b1), (i2, d2, b2) in zip(one, many):
+        assert torch.equal(i1, i2) and torch.equal(d1, d2) and torch.equal(b1, b2)
+    early, _ = run(threads, stop_after=2)
+    assert [torch.equal(a[0], b[0]) for a, b in zip(early, one)] == [True, True]
+
+
 @requires_cuda
 @pytest.mark.cuda
 def test_side_stream_pipeline_equals_current_stream(records):
@@ -185,6 +209,8 @@ def test_train_data_decode_on_device_checks(records):
     data = TopdownTrainData(records, "coco", codec, (48, 64), 2, num_workers=0, device="cpu", decode_on_device=True)
     with pytest.raises(ValueError, match="needs a CUDA device"):
         next(iter(data))
+    with pytest.raises(ValueError, match="decode_threads"):
+        TopdownTrainData(records, "coco", codec, (48, 64), 2, num_workers=0, decode_threads=2)
 
 
 @requires_nvjpeg
@@ -197,7 +223,11 @@ def test_train_data_decode_on_device_matches_cpu_decoding(records):
     kw = dict(num_workers=0, device="cuda", seed=3)
     cpu = list(TopdownTrainData(records, "coco", codec, (48, 64), 2, **kw))
     gpu = list(TopdownTrainData(records, "coco", codec, (48, 64), 2, decode_on_device=True, **kw))
-    assert len(cpu) == len(gpu) > 0
+    threads = list(TopdownTrainData(records, "coco", codec, (48, 64), 2, decode_on_device=True, decode_threads=2,
+                                    **kw))
+    assert len(cpu) == len(gpu) == len(threads) > 0
+    for a, b in zip(gpu, threads):  # two decoding threads: the same batches, in the same order
+        assert all(torch.equal(a[k], b[k]) for k in a)
     for a, b in zip(cpu, gpu):
         assert torch.equal(a["heatmaps"], b["heatmaps"]) and torch.equal(a["keypoint_weights"], b["keypoint_weights"])
         assert (a["inputs"] - b["inputs"]).abs().mean() < 0.12  # normalised units (1 level ~ 0.017)
