@@ -168,6 +168,13 @@ def _main(argv: Optional[list] = None) -> None:
     out: Dict[str, Any] = measure_training_throughput(model, data, iters=args.iters, warmup=args.warmup, amp=args.amp,
                                                       channels_last=args.channels_last, cuda_graph=graph,
                                                       max_steps_ahead=args.max_steps_ahead)
+    prefetcher = getattr(data, "_prefetcher", None)
+    if prefetcher is not None and prefetcher.stats["batches"]:  # where the feed's threads spent their time
+        n = prefetcher.stats["batches"]
+        out["prefetch_ms_per_batch"] = {k: round(1e3 * prefetcher.stats[k] / n, 2) for k in ("wait", "pin", "copy")}
+        for i, dec in prefetcher._decoders.items():
+            out[f"nvjpeg{i}_ms_per_call"] = {k: round(1e3 * v / max(1, dec.stats["calls"]), 2)
+                                             for k, v in dec.stats.items() if k != "calls"}
     model, data = fresh()
     iters = len(data)
     epochs = -(-(args.iters + args.warmup) // iters)
