@@ -151,6 +151,7 @@ def _main(argv: Optional[list] = None) -> None:
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--eager", action="store_true", help="launch steps op by op (default on CUDA: one CUDA graph)")
     ap.add_argument("--decode-on-device", action="store_true", help="nvJPEG decodes on the GPU (workers read files)")
+    ap.add_argument("--log-interval", type=int, default=10, help="the Trainer's: iterations between loss reads")
     ap.add_argument("--decode-threads", type=int, default=1, help="with --decode-on-device: decoding threads")
     ap.add_argument("--max-steps-ahead", type=int, default=2, help="training steps in flight at most (0: no limit)")
     args = ap.parse_args(argv)
@@ -186,17 +187,19 @@ def _main(argv: Optional[list] = None) -> None:
     iters = len(data)
     epochs = -(-(args.iters + args.warmup) // iters)
     with tempfile.TemporaryDirectory() as work_dir:
-        Trainer(model, data, work_dir=work_dir, max_epochs=epochs, amp=args.amp, log_interval=10, progress=False,
-                tensorboard=False, save_best=None, device=device, channels_last=args.channels_last,
+        Trainer(model, data, work_dir=work_dir, max_epochs=epochs, amp=args.amp, log_interval=args.log_interval,
+                progress=False, tensorboard=False, save_best=None, device=device, channels_last=args.channels_last,
                 cudnn_benchmark=True, scheduler={"type": "cosine", "warmup_iters": 0}, cuda_graph=graph,
                 max_steps_ahead=args.max_steps_ahead).fit()
         with open(os.path.join(work_dir, "log.jsonl")) as f:
             rates = [json.loads(line)["samples_per_s"] for line in f if '"train"' in line]
-    rates = rates[max(1, args.warmup // 10):] or rates
+    rates = rates[max(1, args.warmup // args.log_interval):] or rates
     out.update(trainer_samples_per_s=statistics.median(rates), model=args.model, amp=args.amp, device=str(device),
-               num_workers=args.num_workers, people=len(getattr(records, "records", records)), channels_last=args.channels_last,
+               num_workers=args.num_workers, people=len(getattr(records, "records", records)),
+               channels_last=args.channels_last,
                cuda_graph=graph, decode_on_device=args.decode_on_device, max_steps_ahead=args.max_steps_ahead,
-               decode_threads=args.decode_threads, epoch_repeats=args.epoch_repeats)
+               decode_threads=args.decode_threads, epoch_repeats=args.epoch_repeats,
+               log_interval=args.log_interval)
     out["trainer_cost"] = 1.0 - out["trainer_samples_per_s"] / out["model_samples_per_s"]
     print(json.dumps(out, indent=1))
 
