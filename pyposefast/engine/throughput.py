@@ -151,7 +151,7 @@ def _main(argv: Optional[list] = None) -> None:
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--eager", action="store_true", help="launch steps op by op (default on CUDA: one CUDA graph)")
     ap.add_argument("--decode-on-device", action="store_true", help="nvJPEG decodes on the GPU (workers read files)")
-    ap.add_argument("--log-interval", type=int, default=10, help="the Trainer's: iterations between loss reads")
+    ap.add_argument("--log-interval", type=int, default=50, help="the Trainer's: iterations between loss reads")
     ap.add_argument("--decode-threads", type=int, default=1, help="with --decode-on-device: decoding threads")
     ap.add_argument("--max-steps-ahead", type=int, default=2, help="training steps in flight at most (0: no limit)")
     args = ap.parse_args(argv)

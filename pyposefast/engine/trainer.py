@@ -94,7 +94,10 @@ class Trainer:
         seed (int): seed of Python/NumPy/torch (plus the rank). Defaults to 0.
         device (str or torch.device, optional): default ``cuda:<LOCAL_RANK>`` if available, else CPU.
         sync_bn (bool): SyncBatchNorm under DDP on CUDA (ignored with a warning on CPU).
-        log_interval (int): iterations per log record (and loss check). Defaults to 10.
+        log_interval (int): iterations per log record (and loss check). Each record reads the
+            losses back, a host synchronisation that empties the GPU's queue: on the H100, RTMPose-s
+            fed by nvJPEG trained 3.6% below the model-alone rate with 50 and 6.9% with 10.
+            Defaults to 50 (MMPose's logger interval).
         progress (bool): tqdm bar on a terminal. tensorboard (bool): scalars when installed.
         checkpoint_interval (int, optional): also write ``iter_N.pt`` every this many iterations.
         find_unused_parameters (bool): DDP's option.
@@ -123,7 +126,7 @@ class Trainer:
                  amp: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1,
                  ema_decay: Optional[float] = None, ema_gamma: Optional[float] = 2000.0, val_interval: int = 1,
                  save_best: Optional[str] = "coco/AP", keep_last: int = 3, seed: int = 0,
-                 device: Optional[Union[str, torch.device]] = None, sync_bn: bool = False, log_interval: int = 10,
+                 device: Optional[Union[str, torch.device]] = None, sync_bn: bool = False, log_interval: int = 50,
                  progress: bool = True, tensorboard: bool = True, checkpoint_interval: Optional[int] = None,
                  find_unused_parameters: bool = False, max_iters_per_epoch: Optional[int] = None,
                  channels_last: bool = False, cudnn_benchmark: bool = False, val_amp: Optional[str] = None,
