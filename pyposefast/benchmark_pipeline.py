@@ -402,8 +402,9 @@ def run_pipeline(quick: bool, use_cuda: bool, out: Callable[[str], None] = print
 
     def nvjpeg_threads_feed(bs: int, threads: int):
         """``threads`` worker-less sources, each reading files and decoding with its own nvJPEG
-        decoder in its own thread: a decode call blocks its thread for about a training step while
-        the GPU trains (inside nvJPEG), so several threads keep the JPEG engines busy."""
+        decoder in its own thread (batches in no fixed order across sources; the ``Trainer``'s
+        ordered form is ``DevicePrefetcher(decode_threads=...)``): one thread decodes about 8,000
+        images/s beside training on the H100, RTMPose-s at batch 256 needs 9,000."""
         loaders = [build_topdown_loader(records, bs, 0, drop_last=True, encoded=True, seed=i) for i in range(threads)]
         return DevicePrefetcher(loaders[0], device, decode_jpeg=True, more_loaders=loaders[1:], decode_to_bgr=True,
                                 max_device_batches=threads + 1), loaders
