@@ -24,6 +24,7 @@ import torch
 
 from pyposefast.datasets import generate_synthetic_coco, load_coco_keypoints
 from pyposefast.datasets.nvjpeg import NvjpegDecoder
+from pyposefast.engine import RunAheadLimit
 
 VARIANTS = {  # name -> NvjpegDecoder keyword arguments
     "plain": dict(preallocate=False),
@@ -63,17 +64,13 @@ def decode_times(files, options, stop, out, n=30, parts=None, tid=None):
 
 
 def train_while(alive, step, batch, ahead):
-    """Run training steps while ``alive()``; ahead > 0: at most that many steps queued. Returns steps."""
-    done, steps = [], 0
+    """Run training steps while ``alive()``; ahead > 0: at most that many steps in flight. Returns steps."""
+    limit = RunAheadLimit("cuda", ahead)
+    steps = 0
     while alive():
-        if ahead and len(done) >= ahead:
-            done.pop(0).synchronize()
         step(batch["inputs"], batch)
+        limit()
         steps += 1
-        if ahead:
-            ev = torch.cuda.Event()
-            ev.record()
-            done.append(ev)
     return steps
 
 

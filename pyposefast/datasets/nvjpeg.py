@@ -29,12 +29,13 @@ Results: ``benchmarks/results/h100-pipeline-2026-11-25-session7.txt``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import os
 import threading
 import time
-from typing import List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -166,13 +167,8 @@ class NvjpegDecoder:
         for name, value in (("batch_size", batch_size), ("width", width), ("height", height)):
             if int(value) < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
-        if not self._busy.acquire(blocking=False):
-            raise RuntimeError("this NvjpegDecoder is decoding in another thread: use one decoder per thread")
-        try:
-            with torch.cuda.device(self.device):
-                return self._impl.reserve(int(batch_size), int(width), int(height), _BGRI if bgr else _RGBI)
-        finally:
-            self._busy.release()
+        with self._one_call(), torch.cuda.device(self.device):
+            return self._impl.reserve(int(batch_size), int(width), int(height), _BGRI if bgr else _RGBI)
 
     def decode(self, encoded: Sequence[Encoded], bgr: bool = True) -> RaggedImages:
         """Decode a batch onto the device, on the current CUDA stream; returns once it is decoded.
@@ -190,10 +186,16 @@ class NvjpegDecoder:
             ValueError: an entry that is not 1-D uint8 CPU data, or not a decodable JPEG (named).
             RuntimeError: the decoder is decoding in another thread at the same time.
         """
+        with self._one_call():
+            return self._decode(encoded, bool(bgr))
+
+    @contextlib.contextmanager
+    def _one_call(self) -> Iterator[None]:
+        """Hold the decoder's nvJPEG state for one call; a call from another thread meanwhile raises."""
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("this NvjpegDecoder is decoding in another thread: use one decoder per thread")
         try:
-            return self._decode(encoded, bool(bgr))
+            yield
         finally:
             self._busy.release()
 
